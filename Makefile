@@ -36,5 +36,24 @@ schemas: venv
 sandbox: venv
 	$(BIN)/python -m harvest_sandbox --port 8765 --seed 42 --dataset small
 
+## PyAirbyte's own venv for `make demo` and `make sync` (demo/install.sh): airbyte 0.71.3 pins older versions of
+## packages the connector's .venv uses, so it lives apart. A few minutes and ~800 MB the first time.
+DEMO_VENV := .venv-demo
+DEMO_ARGS ?=
+.PHONY: demo-venv
+demo-venv:
+	PYTHON=$(PYTHON) DEMO_VENV=$(DEMO_VENV) bash demo/install.sh
+
+## The demo: starts the sandbox (small dataset), full sync of all streams into demo-data/harvest-demo.duckdb
+## through PyAirbyte, changes records, incremental sync, then a per-stream table and a SQL answer.
+demo: venv demo-venv
+	$(DEMO_VENV)/bin/python -m demo.harvest_demo --dataset small $(DEMO_ARGS)
+
+## Sync a real account (or any host the config's api_url names) into demo-data/harvest-<account_id>.duckdb;
+## every run after the first is incremental. Usage: make sync CONFIG=path/to/config.json
+sync: venv demo-venv
+	@if [ -z "$(CONFIG)" ]; then echo "usage: make sync CONFIG=path/to/config.json (see demo/README.md)" >&2; exit 2; fi
+	$(DEMO_VENV)/bin/python -m demo.harvest_demo --config "$(CONFIG)" $(DEMO_ARGS)
+
 clean:
 	rm -rf $(VENV) .venv-demo .mypy_cache .ruff_cache build dist .tmp

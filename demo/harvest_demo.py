@@ -1,0 +1,338 @@
+"""Land Harvest data in DuckDB through PyAirbyte: ``make demo`` (against the sandbox) and ``make sync`` (any host).
+
+Run with the PyAirbyte venv from the repository root::
+
+    .venv-demo/bin/python -m demo.harvest_demo                        # the demo: sandbox, full + incremental sync
+    .venv-demo/bin/python -m demo.harvest_demo --config config.json   # a sync of your own account, incremental
+
+The demo starts the sandbox (``.venv/bin/python -m harvest_sandbox --port 0``), runs a full sync of every stream
+into ``demo-data/harvest-demo.duckdb``, changes records through the sandbox's control plane, runs an incremental
+sync from the state PyAirbyte saved in the DuckDB file, and prints what landed. Each demo run starts from a fresh
+DuckDB file, because each run starts a fresh sandbox whose data the previous file's state does not describe.
+``--config`` mode never deletes anything: its DuckDB file keeps the state, so every run after the first is incremental.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .connector_config import (
+    ConfigError,
+    default_duckdb_path,
+    load_connector_config,
+    redacted,
+    sandbox_connector_config,
+)
+from .report import (
+    BILLABLE_HOURS_SQL,
+    billable_hours_per_client_month,
+    requests_table,
+    streams_table,
+    subtract_counts,
+    sync_table,
+)
+from .sandbox import SandboxControl, SandboxError, SandboxProcess
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / "demo-data"
+DEFAULT_CONNECTOR = REPO_ROOT / ".venv" / "bin" / "source-harvest"
+DEFAULT_SANDBOX_COMMAND = f"{REPO_ROOT / '.venv' / 'bin' / 'python'} -m harvest_sandbox"
+DEMO_DUCKDB_NAME = "harvest-demo.duckdb"
+# Time and expenses in the sandbox's datasets start in 2019 (harvest_sandbox/datagen.py).
+DEMO_START_DATE = "2019-01-01T00:00:00Z"
+DEFAULT_MUTATIONS = 25
+
+
+class DemoError(RuntimeError):
+    """A failure the user can act on; printed without a traceback."""
+
+
+@dataclass
+class Timings:
+    started: float = field(default_factory=time.monotonic)
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def total(self) -> float:
+        return time.monotonic() - self.started
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m demo.harvest_demo",
+        description="Sync Harvest into a local DuckDB file through PyAirbyte (the sandbox demo, or --config).",
+    )
+    parser.add_argument("--config", type=Path, help="connector config JSON: sync that account instead of the demo")
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        help="DuckDB file (default: demo-data/harvest-demo.duckdb, or "
+        "demo-data/harvest-<account_id>.duckdb with --config)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where DuckDB files and logs go")
+    parser.add_argument("--dataset", default="small", help="sandbox dataset: tiny, small or large (demo only)")
+    parser.add_argument("--seed", type=int, default=42, help="sandbox seed (demo only)")
+    parser.add_argument(
+        "--mutations",
+        type=int,
+        default=DEFAULT_MUTATIONS,
+        help="records the sandbox changes between the two syncs (demo only)",
+    )
+    parser.add_argument("--start-date", default=DEMO_START_DATE, help="replication_start_date for the demo")
+    parser.add_argument("--streams", help="comma-separated streams to sync (default: all)")
+    parser.add_argument("--connector", type=Path, default=DEFAULT_CONNECTOR, help="the source-harvest executable")
+    parser.add_argument(
+        "--sandbox-command",
+        default=DEFAULT_SANDBOX_COMMAND,
+        help="command that starts the sandbox; --port 0 --seed --dataset are appended",
+    )
+    parser.add_argument("--summary-json", type=Path, help="also write the results as JSON (used by the tests)")
+    return parser.parse_args(argv)
+
+
+def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def install_termination_handlers() -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so every ``finally`` (stopping the sandbox) runs."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, raise_keyboard_interrupt)
+
+
+def require_connector(executable: Path) -> Path:
+    if not executable.exists():
+        raise DemoError(f"{executable} does not exist: run `make venv` first (it installs the source-harvest command)")
+    return executable
+
+
+def selected_streams(source: Any, requested: str | None) -> list[str]:
+    available: list[str] = list(source.get_available_streams())
+    if not requested:
+        return available
+    wanted = [name.strip() for name in requested.split(",") if name.strip()]
+    unknown = sorted(set(wanted) - set(available))
+    if unknown:
+        raise DemoError(f"unknown streams: {', '.join(unknown)} (available: {', '.join(available)})")
+    source.select_streams(wanted)
+    return wanted
+
+
+def remove_duckdb_file(path: Path) -> bool:
+    """Delete a DuckDB file and its write-ahead log; True if there was one."""
+    existed = path.exists()
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+    return existed
+
+
+def describe_changes(changes: Sequence[dict[str, Any]]) -> str:
+    by_op = Counter(str(change.get("op")) for change in changes)
+    by_resource = Counter(str(change.get("resource")) for change in changes)
+    ops = ", ".join(f"{count} {op}s" for op, count in sorted(by_op.items()))
+    resources = ", ".join(f"{name} {count}" for name, count in by_resource.most_common())
+    return f"{ops} ({resources})"
+
+
+def print_section(title: str) -> None:
+    print(f"\n{title}\n{'=' * len(title)}")
+
+
+def print_question(cache: Any) -> list[dict[str, Any]]:
+    answer = billable_hours_per_client_month(cache)
+    months = answer.months
+    span = f"{months[0]} .. {months[-1]}" if months else "no data"
+    print_section(f"Billable hours per client and month, last 6 months with time entries ({span})")
+    print(answer.as_table())
+    return answer.rows
+
+
+def print_how_to_query(db_path: Path) -> None:
+    print(f"\nDuckDB file: {db_path}")
+    print("Query it yourself, for example:")
+    print(
+        f"  .venv-demo/bin/python -c \"import duckdb; print(duckdb.connect('{db_path}', read_only=True)"
+        ".sql('SELECT count(*) FROM time_entries'))\""
+    )
+    print(f'  duckdb -readonly {db_path} "SHOW TABLES"      # with the duckdb CLI installed')
+
+
+def write_summary(path: Path | None, summary: dict[str, Any]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def run_demo(args: argparse.Namespace) -> dict[str, Any]:
+    """Sandbox -> full sync -> mutate -> incremental sync -> report. The sandbox is stopped whatever happens."""
+    from .pyairbyte_runner import (
+        check_connection,
+        get_harvest_source,
+        open_duckdb_cache,
+        prepare_environment,
+        run_sync,
+        table_row_counts,
+    )
+
+    timings = Timings()
+    data_dir: Path = args.data_dir.resolve()
+    prepare_environment(data_dir / "logs")
+    connector = require_connector(args.connector)
+    db_path: Path = (args.duckdb or data_dir / DEMO_DUCKDB_NAME).resolve()
+    command = [*shlex.split(args.sandbox_command), "--port", "0", "--seed", str(args.seed), "--dataset", args.dataset]
+
+    print(f"Harvest -> DuckDB through PyAirbyte: the sandbox demo (dataset {args.dataset}, seed {args.seed})")
+    with SandboxProcess(command, data_dir / "logs" / "sandbox.log") as sandbox:
+        print(f"Starting the Harvest sandbox: {shlex.join(command)}")
+        info = sandbox.start()
+        control = SandboxControl(info.url)
+        print(f"  listening on {info.url} (account {info.account_id}, pid {sandbox.pid}); log: {sandbox.log_path}")
+        config = sandbox_connector_config(info, start_date=args.start_date)
+        if remove_duckdb_file(db_path):
+            print(f"Removed the previous demo DuckDB file {db_path}: every demo run starts from a fresh sandbox.")
+
+        source = get_harvest_source(connector, config)
+        check_connection(source)
+        streams = selected_streams(source, args.streams)
+        print(f"Connector {connector}: check OK, {len(streams)} streams -> {db_path}")
+
+        with open_duckdb_cache(db_path) as cache:
+            full = run_sync(source, cache, label="full sync", streams=streams)
+            rows_after_full = table_row_counts(cache, streams)
+            requests_full = control.request_counts()
+
+            changes = control.mutate(args.mutations)
+            print(f"\nChanged records in the sandbox (POST /_sandbox/mutate): {describe_changes(changes)}")
+
+            incremental = run_sync(
+                source, cache, label="incremental sync (state from the DuckDB file)", streams=streams
+            )
+            rows_after_incremental = table_row_counts(cache, streams)
+            requests_all = control.request_counts()
+            requests_incremental = subtract_counts(requests_all, requests_full)
+
+            print_section("Records per stream")
+            print(streams_table(streams, rows_after_full, incremental, rows_after_incremental))
+            if any(change.get("op") == "delete" for change in changes):
+                print("(Deleted records stay in DuckDB: Harvest's API reports no deletions, so no sync can see them.)")
+            if requests_all:
+                print_section("API requests served by the sandbox")
+                print(
+                    f"full sync: {sum(requests_full.values()):,}   incremental sync: "
+                    f"{sum(requests_incremental.values()):,}\n"
+                )
+                print(requests_table(requests_all))
+            answer_rows = print_question(cache)
+
+    timings.steps = {"full_sync": full.seconds, "incremental_sync": incremental.seconds}
+    print(
+        f"\nElapsed: full sync {full.seconds:.1f} s, incremental sync {incremental.seconds:.1f} s, "
+        f"whole demo {timings.total():.1f} s (sandbox stopped)"
+    )
+    print_how_to_query(db_path)
+    return {
+        "mode": "demo",
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "duckdb_path": str(db_path),
+        "streams": {
+            stream: {
+                "full_records_read": full.records_read[stream],
+                "rows_after_full": rows_after_full[stream],
+                "incremental_records_read": incremental.records_read[stream],
+                "rows_after_incremental": rows_after_incremental[stream],
+            }
+            for stream in streams
+        },
+        "mutations": list(changes),
+        "requests": {"full": requests_full, "incremental": requests_incremental},
+        "billable_hours": answer_rows,
+        "billable_hours_sql": BILLABLE_HOURS_SQL,
+        "seconds": {**timings.steps, "total": timings.total()},
+    }
+
+
+def run_config_sync(args: argparse.Namespace) -> dict[str, Any]:
+    """``make sync``: one sync of the configured account into its DuckDB file, incremental after the first."""
+    from .pyairbyte_runner import (
+        check_connection,
+        get_harvest_source,
+        has_saved_state,
+        open_duckdb_cache,
+        prepare_environment,
+        run_sync,
+        table_row_counts,
+    )
+
+    timings = Timings()
+    data_dir: Path = args.data_dir.resolve()
+    prepare_environment(data_dir / "logs")
+    connector = require_connector(args.connector)
+    config = load_connector_config(args.config)
+    db_path: Path = (args.duckdb or default_duckdb_path(config, data_dir)).resolve()
+
+    print(
+        f"Harvest -> DuckDB through PyAirbyte: account {config['account_id']} at "
+        f"{config.get('api_url', 'https://api.harvestapp.com')}"
+    )
+    print(f"Config {args.config}: {json.dumps(redacted(config))}")
+    source = get_harvest_source(connector, config)
+    check_connection(source)
+    streams = selected_streams(source, args.streams)
+    with open_duckdb_cache(db_path) as cache:
+        incremental = has_saved_state(cache)
+        rows_before = table_row_counts(cache, streams)
+        kind = "incremental sync (state from the DuckDB file)" if incremental else "first sync (full)"
+        print(f"Connector {connector}: check OK, {len(streams)} streams -> {db_path}")
+        run = run_sync(source, cache, label=kind, streams=streams)
+        rows_after = table_row_counts(cache, streams)
+        print_section("Records per stream")
+        print(sync_table(streams, run, rows_before, rows_after))
+        answer_rows = print_question(cache)
+    print(f"\nElapsed: {kind} {run.seconds:.1f} s, total {timings.total():.1f} s")
+    print_how_to_query(db_path)
+    return {
+        "mode": "sync",
+        "incremental": incremental,
+        "duckdb_path": str(db_path),
+        "streams": {
+            stream: {
+                "rows_before": rows_before[stream],
+                "records_read": run.records_read[stream],
+                "rows_after": rows_after[stream],
+            }
+            for stream in streams
+        },
+        "billable_hours": answer_rows,
+        "seconds": {"sync": run.seconds, "total": timings.total()},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    install_termination_handlers()
+    try:
+        summary = run_config_sync(args) if args.config else run_demo(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted: the sandbox (if any) has been stopped.", file=sys.stderr)
+        return 130
+    except (DemoError, ConfigError, SandboxError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    write_summary(args.summary_json, summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
