@@ -1,0 +1,310 @@
+"""The sandbox application: one object that turns a :class:`~harvest_sandbox.http.Request` into a
+:class:`~harvest_sandbox.http.Response`. The threaded server, the CLI and the pytest fixture all wrap it.
+
+Order of work for an API request: control plane (``/_sandbox/``, no auth, no limits) -> route (HTML 404 if none)
+-> injected fault -> User-Agent/token/account checks -> rate limit -> handler -> JSON. A handler exception that is
+not a Harvest error is a sandbox bug: it is answered with 500 and recorded in :attr:`SandboxApp.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import control, routes
+from .auth import Auth
+from .clock import Clock, system_clock
+from .errors import HTML, HarvestError, RouteNotFound
+from .faults import FaultRule, Faults
+from .handlers import Ctx
+from .http import Request, Response
+from .ratelimit import RateLimiter
+from .store import Dataset, Store, UpdatedSinceMode
+
+SERVER_ERROR_HTML = (
+    "<!DOCTYPE html>\n<html><head><title>{status} Server Error</title></head>"
+    "<body><h1>{status} Server Error</h1><p>Something went wrong on our side.</p></body></html>\n"
+)
+
+
+@dataclass
+class Config:
+    """Runtime knobs (all settable through ``POST /_sandbox/config``)."""
+
+    rate_limits: bool = True
+    time_scale: float = 1.0
+    general_limit: int = 100
+    reports_limit: int = 100
+    retry_after_min: int = 1
+    updated_since: UpdatedSinceMode = "strict"
+    token_lifetime: float = 1209600.0
+    rotate_refresh_tokens: bool = False
+
+
+@lru_cache(maxsize=4)
+def _generated(seed: int, dataset: str) -> Dataset:
+    from .datagen import generate
+
+    return generate(seed, dataset)
+
+
+def load_dataset(seed: int, dataset: str) -> Dataset:
+    """A named size (cached per process, datasets are never mutated) or a JSON dataset file path."""
+    if dataset.endswith(".json") or "/" in dataset:
+        from .loader import load_json
+
+        return load_json(Path(dataset), seed=seed)
+    return _generated(seed, dataset)
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    role: str | None
+    fault: str | None
+    endpoint: str
+    at: float
+
+
+class SandboxApp:
+    def __init__(
+        self,
+        *,
+        seed: int = 42,
+        dataset: str = "tiny",
+        clock: Clock = system_clock,
+        time_fn: Any = time.time,
+        **config: Any,
+    ) -> None:
+        self.seed = seed
+        self.dataset_name = dataset
+        self.clock = clock
+        self.time_fn = time_fn
+        self.initial_config = Config(**config)
+        self.config = replace(self.initial_config)
+        self.faults = Faults()
+        self.lock = threading.Lock()
+        self.log: list[LoggedRequest] = []
+        self.counts: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self._load(load_dataset(seed, dataset))
+
+    # -- state --------------------------------------------------------------------------------------------------
+    def _load(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        cfg = self.config
+        self.store = Store(dataset, clock=self.clock, updated_since_mode=cfg.updated_since)
+        self.auth = Auth(
+            account_id=dataset.account_id,
+            tokens=dataset.tokens,  # type: ignore[arg-type]
+            users=dataset.principals,  # type: ignore[arg-type]
+            oauth_client_id=dataset.oauth_client_id,
+            oauth_client_secret=dataset.oauth_client_secret,
+            oauth_refresh_token=dataset.oauth_refresh_token,
+            token_lifetime=cfg.token_lifetime,
+            rotate_refresh_tokens=cfg.rotate_refresh_tokens,
+            time_fn=self.time_fn,
+        )
+        self.ratelimiter = RateLimiter(
+            enabled=cfg.rate_limits,
+            time_scale=cfg.time_scale,
+            general_limit=cfg.general_limit,
+            reports_limit=cfg.reports_limit,
+            retry_after_min=cfg.retry_after_min,
+        )
+
+    def reset(self) -> None:
+        """Back to the seeded dataset and the initial config; clears faults, logs, errors and rate-limit counters."""
+        with self.lock:
+            self.config = replace(self.initial_config)
+            self.faults.clear()
+            self.log.clear()
+            self.counts.clear()
+            self.errors.clear()
+            self._load(self.dataset)
+
+    def reseed(self, seed: int, dataset: str | None = None) -> None:
+        with self.lock:
+            self.seed = seed
+            self.dataset_name = dataset or self.dataset_name
+            self.faults.clear()
+            self.log.clear()
+            self.counts.clear()
+            self._load(load_dataset(seed, self.dataset_name))
+
+    def configure(self, **changes: Any) -> Config:
+        known = {f.name for f in fields(Config)}
+        unknown = set(changes) - known - {"features", "invoice_feature", "estimate_feature", "expense_feature"}
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        features = dict(changes.pop("features", None) or {})
+        for flag in ("invoice_feature", "estimate_feature", "expense_feature"):
+            if flag in changes:
+                features[flag] = changes.pop(flag)
+        with self.lock:
+            self.config = replace(self.config, **changes)
+            cfg = self.config
+            self.store.updated_since_mode = cfg.updated_since
+            self.store._invalidate()
+            self.auth.token_lifetime = cfg.token_lifetime
+            self.auth.rotate_refresh_tokens = cfg.rotate_refresh_tokens
+            limiter = self.ratelimiter
+            limiter.enabled = cfg.rate_limits
+            limiter.time_scale = cfg.time_scale
+            limiter.retry_after_min = cfg.retry_after_min
+            limiter.configure(general_limit=cfg.general_limit, reports_limit=cfg.reports_limit)
+            if features:
+                self.store.update_company(
+                    {(k if k.endswith("_feature") else f"{k}_feature"): bool(v) for k, v in features.items()}
+                )
+            return cfg
+
+    def describe_config(self) -> dict[str, Any]:
+        data = asdict(self.config)
+        data["features"] = {
+            k: self.store.company.get(k) for k in ("invoice_feature", "estimate_feature", "expense_feature")
+        }
+        return data
+
+    def info(self, base_url: str) -> dict[str, Any]:
+        return {
+            "url": base_url,
+            "seed": self.seed,
+            "dataset": self.dataset_name,
+            "account_id": self.auth.account_id,
+            "tokens": dict(self.auth.tokens),
+            "users": dict(self.auth.users),
+            "oauth": {
+                "client_id": self.auth.oauth.client_id,
+                "client_secret": self.auth.oauth.client_secret,
+                "refresh_token": self.auth.initial_refresh_token,
+                "token_url": base_url + "/api/v2/oauth2/token",
+            },
+            "anchor": self.dataset.anchor.isoformat().replace("+00:00", "Z"),
+        }
+
+    def take_errors(self) -> list[str]:
+        with self.lock:
+            errors, self.errors = self.errors, []
+            return errors
+
+    # -- dispatch -----------------------------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/_sandbox/") or request.path == "/_sandbox":
+            try:
+                return control.handle(self, request)
+            except HarvestError as error:
+                return _error_response(error)
+            except (ValueError, KeyError, TypeError) as error:
+                return Response.json({"message": f"{type(error).__name__}: {error}"}, status=400)
+        matched = routes.match(request.method, request.path)
+        endpoint = matched[0].pattern if matched else "(unknown)"
+        role: str | None = None
+        fault: FaultRule | None = None
+        try:
+            if matched is None:
+                raise RouteNotFound()
+            route, args = matched
+            fault = self.faults.pick(request.method, request.path)
+            early = self._early_fault(fault)
+            if early is not None:
+                return self._record(request, endpoint, early, role, fault)
+            principal = None
+            if route.host == "api" or route.pattern == "/api/v2/accounts":
+                principal = self.auth.authenticate(request.headers, request.query, need_account=route.host == "api")
+                role = principal.role
+                self.ratelimiter.check(principal.token, self.ratelimiter.bucket_for(request.path))
+            payload = route.handler(Ctx(self, request, route, args, principal))
+            response = payload if isinstance(payload, Response) else self._serialise(payload, route, fault)
+        except HarvestError as error:
+            response = _error_response(error)
+        except Exception:
+            with self.lock:
+                self.errors.append(f"{request.method} {request.path}?{request.query}\n{traceback.format_exc()}")
+            response = Response.json({"message": "harvest_sandbox internal error (recorded)"}, status=500)
+        return self._record(request, endpoint, response, role, fault)
+
+    def _early_fault(self, fault: FaultRule | None) -> Response | None:
+        if fault is None:
+            return None
+        if fault.name == "slow":
+            time.sleep(fault.delay)
+            return None
+        if fault.name == "rate_limited":
+            from .errors import TooManyRequests
+
+            return _error_response(TooManyRequests(fault.retry_after))
+        if fault.name == "server_error":
+            body = SERVER_ERROR_HTML.format(status=fault.status).encode()
+            return Response(fault.status, body, {"Content-Type": HTML})
+        if fault.name == "connection_reset":
+            return Response(0, reset=True)
+        return None
+
+    def _serialise(self, payload: Any, route: routes.Route, fault: FaultRule | None) -> Response:
+        if fault is not None and fault.name == "missing_envelope" and isinstance(payload, dict):
+            key = fault.key or next((k for k, v in payload.items() if isinstance(v, list)), None)
+            payload = {k: v for k, v in payload.items() if k != key}
+        response = Response.json(payload)
+        if fault is not None and fault.name == "malformed_json":
+            response.body = response.body[: max(1, len(response.body) // 2)]
+        return response
+
+    def _record(
+        self, request: Request, endpoint: str, response: Response, role: str | None, fault: FaultRule | None
+    ) -> Response:
+        status = 0 if response.reset else response.status
+        entry = LoggedRequest(
+            request.method,
+            request.path,
+            dict(request.query),
+            status,
+            role,
+            fault.name if fault else None,
+            f"{request.method} {endpoint}",
+            self.time_fn(),
+        )
+        with self.lock:
+            self.log.append(entry)
+            if len(self.log) > 100_000:
+                del self.log[:50_000]
+            self.counts[f"{request.method} {endpoint}"] += 1
+            self.counts[f"{request.method} {endpoint} {status}"] += 1
+        return response
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [asdict(entry) for entry in self.log]
+
+    def count_summary(self) -> dict[str, Any]:
+        with self.lock:
+            per_endpoint: dict[str, dict[str, int]] = {}
+            for entry in self.log:
+                bucket = per_endpoint.setdefault(entry.endpoint, {"total": 0})
+                bucket["total"] += 1
+                bucket[str(entry.status)] = bucket.get(str(entry.status), 0) + 1
+            total = len(self.log)
+            throttled = sum(1 for e in self.log if e.status == 429)
+        return {"total": total, "throttled": throttled, "endpoints": per_endpoint}
+
+
+def _error_response(error: HarvestError) -> Response:
+    return Response(error.status, error.body_bytes(), {"Content-Type": error.content_type, **error.headers})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["Config", "SandboxApp", "json"]

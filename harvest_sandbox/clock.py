@@ -1,0 +1,50 @@
+"""Timestamps in Harvest's format, and the injectable clock used for mutations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+#: The fixed "now" every generated dataset is anchored to: same seed, same bytes, whatever the real date.
+DATASET_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def fmt_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fmt_date(value: date) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an ISO-8601 datetime (``Z`` or offset, optional fraction) or a bare date; naive means UTC."""
+    text = value.strip()
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+", 1) if "T" in text else text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_date(value: str) -> date:
+    """Parse ``YYYY-MM-DD`` or the compact ``YYYYMMDD`` Harvest's report examples use."""
+    text = value.strip()
+    if len(text) == 8 and text.isdigit():
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    return date.fromisoformat(text)
+
+
+def floor_second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+def add_seconds(value: datetime, seconds: float) -> datetime:
+    return value + timedelta(seconds=seconds)

@@ -1,0 +1,151 @@
+"""Thin HTTP layer: read the request, ask the store, wrap the answer in Harvest's envelope.
+
+Every handler takes a :class:`Ctx` and returns a JSON-able payload (or a :class:`~harvest_sandbox.http.Response`).
+Errors are raised as :mod:`harvest_sandbox.errors` types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import reports
+from .auth import Principal, access_level
+from .errors import Forbidden, NotFound
+from .http import Request, Response
+from .pagination import Mode, paginate
+from .store import SPECS, Scope, Store, _scope_predicate
+
+if TYPE_CHECKING:
+    from .app import SandboxApp
+    from .routes import Route
+
+
+@dataclass
+class Ctx:
+    app: SandboxApp
+    request: Request
+    route: Route
+    args: dict[str, int]
+    principal: Principal | None
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def me(self) -> Principal:
+        assert self.principal is not None
+        return self.principal
+
+
+def _scope(ctx: Ctx, family: str) -> Scope:
+    return ctx.store.scope_for(family, ctx.me.role, user_id=ctx.me.user_id)
+
+
+def _list(ctx: Ctx, resource: str, *, parent_id: int | None, mode: Mode, link_path: str | None = None) -> Any:
+    spec = SPECS[resource]
+    scope = _scope(ctx, spec.family)
+    if scope.level == "own" and spec.parent == "users" and parent_id != ctx.me.user_id:
+        raise Forbidden(f"You can only read your own {resource}.")
+    store = ctx.store
+    with store.lock:
+        if parent_id is not None and spec.parent and not store.exists(spec.parent, parent_id):
+            raise NotFound()
+        filters = {k: v for k, v in ctx.request.query.items() if k in ctx.route.params}
+        rows, ids = store.query(resource, filters, parent_id=parent_id, scope=scope)
+    return paginate(
+        rows,
+        key=spec.key,
+        query=ctx.request.query,
+        link_base=ctx.request.base_url + (link_path or ctx.request.path),
+        mode=mode,
+        ids=ids,
+        descending=spec.descending,
+    )
+
+
+def list_records(ctx: Ctx) -> Any:
+    route = ctx.route
+    assert route.resource is not None
+    parent_id = ctx.args.get("parent_id")
+    return _list(ctx, route.resource, parent_id=parent_id, mode=route.mode)
+
+
+def get_record(ctx: Ctx) -> Any:
+    route = ctx.route
+    assert route.resource is not None
+    spec = SPECS[route.resource]
+    record_id = ctx.args["id"]
+    if route.resource == "users" and record_id == ctx.me.user_id:
+        return ctx.store.get("users", record_id)
+    scope = _scope(ctx, spec.family)
+    parent_id = ctx.args.get("parent_id")
+    if scope.level == "own" and spec.parent == "users" and parent_id != ctx.me.user_id:
+        raise Forbidden(f"You can only read your own {route.resource}.")
+    with ctx.store.lock:
+        if parent_id is not None and spec.parent and not ctx.store.exists(spec.parent, parent_id):
+            raise NotFound()
+        record = ctx.store.get(route.resource, record_id, parent_id=parent_id)
+        if scope.level != "all" and not _scope_predicate(spec, scope)(record):
+            raise NotFound()
+        return record
+
+
+def company(ctx: Ctx) -> Any:
+    access_level("company", ctx.me.role)
+    return ctx.store.company
+
+
+def users_me(ctx: Ctx) -> Any:
+    access_level("users_me", ctx.me.role)
+    return ctx.store.get("users", ctx.me.user_id)
+
+
+def my_project_assignments(ctx: Ctx) -> Any:
+    """``/users/me/project_assignments``: page-paginated; its links point at ``/v2/users/{id}/...`` like Harvest's."""
+    access_level("my_project_assignments", ctx.me.role)
+    me = ctx.me.user_id
+    return _list(ctx, "project_assignments", parent_id=me, mode="page", link_path=f"/v2/users/{me}/project_assignments")
+
+
+def report(ctx: Ctx) -> Any:
+    route = ctx.route
+    assert route.resource is not None
+    rows = reports.compute(
+        ctx.store,
+        route.resource,
+        {k: v for k, v in ctx.request.query.items() if k in route.params},
+        role=ctx.me.role,
+        user_id=ctx.me.user_id,
+    )
+    return paginate(
+        rows, key="results", query=ctx.request.query, link_base=ctx.request.base_url + ctx.request.path, mode="page"
+    )
+
+
+def oauth_token(ctx: Ctx) -> Any:
+    request = ctx.request
+    ctx.app.auth.authenticate_user_agent(request.headers)
+    return ctx.app.auth.token_endpoint(request.form())
+
+
+def accounts(ctx: Ctx) -> Any:
+    user = ctx.store.get("users", ctx.me.user_id)
+    account_id = ctx.app.auth.account_id
+    return {
+        "user": {
+            "id": user["id"],
+            "first_name": user["first_name"],
+            "last_name": user["last_name"],
+            "email": user["email"],
+        },
+        "accounts": [
+            {"id": account_id, "name": ctx.store.company["name"], "product": "harvest"},
+            {"id": account_id + 1, "name": ctx.store.company["name"], "product": "forecast"},
+        ],
+    }
+
+
+def method_not_allowed(ctx: Ctx) -> Response:
+    return Response.json({"message": "This sandbox only serves reads on the resource API."}, status=405)

@@ -1,0 +1,221 @@
+"""Realistic random batches of changes (``Store.mutate``), each with fresh timestamps from the store's clock.
+
+The mix mirrors what happens in a live Harvest account between two syncs: time is logged, edited and deleted;
+invoices get paid (a payment is added and the invoice changes); reminders are sent to open invoices and clients
+view sent estimates (a message is added but the parent's ``updated_at`` does not move); clients, projects, users
+and tasks are edited; expenses are logged. Randomness comes from a ``random.Random`` seeded with the dataset
+seed and the batch number, so the same history gives the same changes.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from .store import Change
+
+if TYPE_CHECKING:
+    from .store import Store
+
+OPERATIONS = (
+    ("log_time", 30),
+    ("edit_time", 25),
+    ("delete_time", 5),
+    ("log_expense", 8),
+    ("pay_invoice", 6),
+    ("remind_invoice", 6),
+    ("view_estimate", 5),
+    ("edit_client", 4),
+    ("edit_project", 4),
+    ("edit_user", 3),
+    ("edit_task", 2),
+    ("edit_contact", 2),
+)
+
+
+def random_changes(store: Store, n: int, *, seed: Any) -> list[Change]:
+    rng = random.Random(repr(seed))
+    names = [name for name, _ in OPERATIONS]
+    weights = [weight for _, weight in OPERATIONS]
+    changes: list[Change] = []
+    for _ in range(n):
+        op = rng.choices(names, weights)[0]
+        change = globals()[f"_{op}"](store, rng)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def _pick(store: Store, name: str, rng: random.Random, where: Any = None) -> dict[str, Any] | None:
+    records = store.iter_records(name)
+    if where is not None:
+        records = [r for r in records if where(r)]
+    return rng.choice(list(records)) if records else None
+
+
+def _log_time(store: Store, rng: random.Random) -> Change | None:
+    template = _pick(store, "time_entries", rng, lambda r: not r["is_running"])
+    if template is None:
+        return None
+    today = store.now()[:10]
+    hours = round(rng.randint(1, 24) * 0.25, 2)
+    record = store.create(
+        "time_entries",
+        {
+            **{k: template[k] for k in ("user", "client", "project", "task", "user_assignment", "task_assignment")},
+            "spent_date": today,
+            "hours": hours,
+            "hours_without_timer": hours,
+            "rounded_hours": hours,
+            "notes": rng.choice(("Follow-up", "New work", "Call")),
+            "is_locked": False,
+            "locked_reason": None,
+            "is_closed": False,
+            "is_billed": False,
+            "invoice": None,
+            "is_running": False,
+            "timer_started_at": None,
+            "billable": template["billable"],
+            "billable_rate": template["billable_rate"],
+            "cost_rate": template["cost_rate"],
+        },
+    )
+    return Change("create", "time_entries", record["id"])
+
+
+def _edit_time(store: Store, rng: random.Random) -> Change | None:
+    record = _pick(store, "time_entries", rng, lambda r: not r["is_locked"])
+    if record is None:
+        return None
+    hours = round(record["hours"] + rng.choice((-0.25, 0.25, 0.5)), 2)
+    hours = max(hours, 0.25)
+    store.update("time_entries", record["id"], {"hours": hours, "hours_without_timer": hours, "rounded_hours": hours})
+    return Change("update", "time_entries", record["id"])
+
+
+def _delete_time(store: Store, rng: random.Random) -> Change | None:
+    record = _pick(store, "time_entries", rng, lambda r: not r["is_locked"] and not r["is_running"])
+    if record is None:
+        return None
+    store.delete("time_entries", record["id"])
+    return Change("delete", "time_entries", record["id"])
+
+
+def _log_expense(store: Store, rng: random.Random) -> Change | None:
+    template = _pick(store, "expenses", rng)
+    if template is None:
+        return None
+    record = store.create(
+        "expenses",
+        {
+            **{k: template[k] for k in ("user", "user_assignment", "project", "client", "expense_category")},
+            "spent_date": store.now()[:10],
+            "total_cost": round(rng.uniform(5, 300), 2),
+            "units": 1.0,
+            "is_closed": False,
+            "is_locked": False,
+            "is_billed": False,
+            "locked_reason": None,
+            "invoice": None,
+            "receipt": None,
+            "notes": "Logged after the last sync",
+        },
+    )
+    return Change("create", "expenses", record["id"])
+
+
+def _pay_invoice(store: Store, rng: random.Random) -> Change | None:
+    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "open")
+    if invoice is None:
+        return None
+    stamp = store.now()
+    day = stamp[:10]
+    payment = (
+        store.create(
+            "invoice_payments",
+            {
+                "amount": invoice["due_amount"],
+                "paid_at": f"{day}T00:00:00Z",
+                "paid_date": day,
+                "notes": "Paid in full",
+                "transaction_id": None,
+                "payment_gateway": {"id": None, "name": None},
+            },
+            parent_id=invoice["id"],
+        )
+        if store.iter_records("invoice_payments")
+        else None
+    )
+    store.update(
+        "invoices",
+        invoice["id"],
+        {"state": "paid", "due_amount": 0.0, "paid_at": f"{day}T00:00:00Z", "paid_date": day},
+    )
+    if payment is not None:
+        return Change("create", "invoice_payments", payment["id"], invoice["id"])
+    return Change("update", "invoices", invoice["id"])
+
+
+def _remind_invoice(store: Store, rng: random.Random) -> Change | None:
+    invoice = _pick(store, "invoices", rng, lambda r: r["state"] in ("open", "draft"))
+    if invoice is None or not store.iter_records("invoice_messages"):
+        return None
+    message = store.create(
+        "invoice_messages",
+        {
+            "reminder": invoice["state"] == "open",
+            "thank_you": False,
+            "event_type": None if invoice["state"] == "open" else "draft",
+            "subject": f"Reminder: invoice #{invoice['number']}",
+            "recipients": [{"name": invoice["client"]["name"], "email": "billing@client.example"}],
+        },
+        parent_id=invoice["id"],
+    )
+    return Change("create", "invoice_messages", message["id"], invoice["id"])
+
+
+def _view_estimate(store: Store, rng: random.Random) -> Change | None:
+    estimate = _pick(store, "estimates", rng, lambda r: r["state"] in ("sent", "draft"))
+    if estimate is None or not store.iter_records("estimate_messages"):
+        return None
+    message = store.create(
+        "estimate_messages",
+        {
+            "event_type": "view" if estimate["state"] == "sent" else None,
+            "subject": f"Estimate #{estimate['number']}",
+            "recipients": [{"name": estimate["client"]["name"], "email": "buyer@client.example"}],
+        },
+        parent_id=estimate["id"],
+    )
+    return Change("create", "estimate_messages", message["id"], estimate["id"])
+
+
+def _edit_simple(store: Store, rng: random.Random, name: str, field: str, values: tuple[Any, ...]) -> Change | None:
+    record = _pick(store, name, rng)
+    if record is None:
+        return None
+    value = rng.choice(values)
+    if isinstance(value, str) and field in ("name", "notes", "address", "title"):
+        value = f"{record.get(field) or ''}".split(" (edited")[0] + f" (edited {store.now()[:10]})"
+    store.update(name, record["id"], {field: value})
+    return Change("update", name, record["id"])
+
+
+def _edit_client(store: Store, rng: random.Random) -> Change | None:
+    return _edit_simple(store, rng, "clients", "address", ("x",))
+
+
+def _edit_project(store: Store, rng: random.Random) -> Change | None:
+    return _edit_simple(store, rng, "projects", "notes", ("x",))
+
+
+def _edit_user(store: Store, rng: random.Random) -> Change | None:
+    return _edit_simple(store, rng, "users", "weekly_capacity", (108000, 126000, 144000))
+
+
+def _edit_task(store: Store, rng: random.Random) -> Change | None:
+    return _edit_simple(store, rng, "tasks", "default_hourly_rate", (95.0, 110.0, 130.0))
+
+
+def _edit_contact(store: Store, rng: random.Random) -> Change | None:
+    return _edit_simple(store, rng, "contacts", "title", ("x",))

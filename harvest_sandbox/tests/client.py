@@ -1,0 +1,46 @@
+"""Small HTTP helpers for the sandbox's own tests (real HTTP through ``requests``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from harvest_sandbox import SandboxServer
+
+_SESSION = requests.Session()
+USER_AGENT = "harvest-sandbox-tests (https://example.com/tests)"
+
+
+def api(
+    sandbox: SandboxServer,
+    path: str,
+    role: str = "administrator",
+    *,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    **params: Any,
+) -> requests.Response:
+    """``path`` is relative to the sandbox (``/v2/clients``) or an absolute URL (a followed link)."""
+    url = path if path.startswith("http") else sandbox.url + path
+    sent = sandbox.headers(role) if role else {"User-Agent": USER_AGENT}
+    sent.update(headers or {})
+    return _SESSION.request(method, url, headers=sent, params=params or None, timeout=10)
+
+
+def walk(sandbox: SandboxServer, path: str, role: str = "administrator", **params: Any) -> list[dict[str, Any]]:
+    """Follow ``links.next`` from the first page; return every page's envelope."""
+    pages = []
+    response = api(sandbox, path, role, **params)
+    while True:
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append(page)
+        assert len(pages) < 500, "pagination does not terminate"
+        if not page["links"]["next"]:
+            return pages
+        response = api(sandbox, page["links"]["next"], role)
+
+
+def records(pages: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return [record for page in pages for record in page[key]]
