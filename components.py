@@ -1,0 +1,393 @@
+"""Custom components of the Harvest source: only what the declarative manifest cannot express.
+
+Every class is a small dataclass on a CDK base, referenced from manifest.yaml as
+`source_declarative_manifest.components.<Class>` (the name the `source-declarative-manifest` image registers;
+unit tests and the `source-harvest` command fall back to the plain `components` module).
+None of them makes an HTTP call of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import InitVar, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
+from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
+from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import PaginationStrategy
+from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+LOGGER = logging.getLogger("airbyte")
+DEFAULT_API_URL = "https://api.harvestapp.com"
+HARVEST_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+REPORT_DATE_FORMAT = "%Y%m%d"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestEnvelopeExtractor(RecordExtractor):
+    """Takes the records out of Harvest's list envelope, and fails loudly when the envelope is not there.
+
+    A silent zero is worse than a failed stream: a proxy page, a renamed key or an HTML error page with status 200
+    must never look like "no data". With an empty `data_key` the whole body is the one record (`GET /company`).
+
+    Example, `data_key="users"`:
+        `{"users": [{"id": 1}], "links": {...}}` -> `{"id": 1}`
+        `{"message": "maintenance"}`            -> AirbyteTracedException "... has no `users` key ..."
+        `<html>...`                             -> AirbyteTracedException "... is not JSON ..."
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    data_key: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._data_key = InterpolatedString.create(self.data_key or "", parameters=parameters).eval(self.config)
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        body = _json_body(response)
+        if not self._data_key:
+            if not isinstance(body, dict):
+                raise _unexpected_body(response, "is not a JSON object")
+            yield body
+            return
+        if not isinstance(body, dict) or self._data_key not in body:
+            raise _unexpected_body(response, f"has no `{self._data_key}` key")
+        records = body[self._data_key]
+        if not isinstance(records, list):
+            raise _unexpected_body(response, f"has a `{self._data_key}` that is not a list")
+        yield from records
+
+
+def _json_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, requests.exceptions.JSONDecodeError, ValueError) as error:
+        raise _unexpected_body(response, f"is not JSON ({error})") from error
+
+
+def _unexpected_body(response: requests.Response, problem: str) -> AirbyteTracedException:
+    path = urlsplit(response.url or "").path
+    message = f"Harvest's answer to {path} {problem}; refusing to treat it as an empty result."
+    return AirbyteTracedException(
+        message=message,
+        internal_message=f"{message} Body starts with: {response.text[:200]!r}",
+        failure_type=FailureType.system_error,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Pagination
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestNextLinkHostGuard(PaginationStrategy):
+    """Follows Harvest's `links.next` exactly as given, but only on the configured API host.
+
+    Harvest mixes page and cursor pagination, so the link is the only correct next request. The link is used as the
+    whole next URL (with `page_token_option: RequestPath`), and the bearer token goes with it: a link to any other
+    scheme or host is refused, so the token never leaves Harvest.
+
+    Example, `api_url="https://api.harvestapp.com"`:
+        `{"links": {"next": "https://api.harvestapp.com/v2/users?cursor=abc&per_page=2000"}}` -> that URL
+        `{"links": {"next": null}}`                                                          -> None (last page)
+        `{"links": {"next": "https://evil.example/v2/users?page=2"}}`                          -> AirbyteTracedException
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    api_url: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        api_url = InterpolatedString.create(self.api_url or "", parameters=parameters).eval(self.config)
+        self._allowed = _origin(str(api_url or DEFAULT_API_URL))
+
+    @property
+    def initial_token(self) -> Any | None:
+        return None
+
+    def next_page_token(
+        self,
+        response: requests.Response,
+        last_page_size: int,
+        last_record: Record | None,
+        last_page_token_value: Any | None,
+        page_size_override: int | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> Any | None:
+        body = _json_body(response)
+        links = body.get("links") if isinstance(body, dict) else None
+        next_link = links.get("next") if isinstance(links, dict) else None
+        if not next_link:
+            return None
+        if _origin(str(next_link)) != self._allowed:
+            raise AirbyteTracedException(
+                message=(
+                    f"Harvest returned a next-page link to {_origin(str(next_link))}, not to the configured API host "
+                    f"{self._allowed}; the sync stops rather than send the access token elsewhere."
+                ),
+                failure_type=FailureType.system_error,
+            )
+        return next_link
+
+    def get_page_size(self) -> int | None:
+        return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestErrorHandler(DefaultErrorHandler):
+    """The manifest's DefaultErrorHandler, plus a WARNING for every response it decides to skip.
+
+    The CDK logs skipped (IGNORE) responses at INFO, which nobody reads; a stream that yields nothing because the
+    Harvest role lacks a permission must say so where people look. The message is the response filter's own
+    `error_message` (it names the stream and the role or feature it needs).
+
+    Example: a 403 on /v2/users matched by `{http_codes: [403], action: IGNORE, error_message: "users: ..."}`
+        -> ErrorResolution(IGNORE) and a WARNING log "users: Harvest answered 403 Forbidden; ..."
+    """
+
+    def interpret_response(self, response_or_exception: requests.Response | Exception | None) -> ErrorResolution:
+        resolution = super().interpret_response(response_or_exception)
+        if resolution.response_action == ResponseAction.IGNORE and resolution.error_message:
+            LOGGER.warning(resolution.error_message)
+        return resolution
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Child streams
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestUniqueParentPartitionRouter(PartitionRouter):
+    """Reads the parents of several parent reads once each, and skips the extra reads on a first sync.
+
+    `router` is a SubstreamPartitionRouter whose FIRST parent config is the incremental read (parents updated since
+    the last sync, `incremental_dependency: true`) and whose other configs read the parents that can gain children
+    without changing (open/draft invoices, sent/draft estimates). An invoice that is open AND was updated comes back
+    from two reads; its children must be read once. On a first sync (no saved parent state) the first read already
+    returns every parent, so the other reads would only cost requests and are skipped.
+
+    Example: updated read -> ids 1, 2; open read -> ids 2, 3   => partitions {"id": 1}, {"id": 2}, {"id": 3}
+             first sync: updated read -> ids 1, 2, 3, 4          => the open/draft reads are never requested
+    """
+
+    router: SubstreamPartitionRouter
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    first_read_start: str = "1970-01-01T00:00:00Z"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        first = self.router.parent_stream_configs[0]
+        # Built from the child's saved `parent_state`; without one, the parent cursor sits at its start datetime.
+        self._is_first_sync = _is_unsaved_cursor(first.stream.cursor.state, self.first_read_start)
+        self._first_read_only = SubstreamPartitionRouter(
+            parent_stream_configs=[first], config=self.config, parameters=parameters
+        )
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        source = self._first_read_only if self._is_first_sync else self.router
+        seen: set[str] = set()
+        for stream_slice in source.stream_slices():
+            key = json.dumps(stream_slice.partition, sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield stream_slice
+
+    def get_stream_state(self) -> Mapping[str, StreamState] | None:
+        return self.router.get_stream_state()
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+
+def _is_unsaved_cursor(state: Any, start: str) -> bool:
+    """True when a parent cursor state carries no saved position: empty, or only its start datetime.
+
+    Example: {} -> True; {"updated_at": "1970-01-01T00:00:00Z"} -> True; {"updated_at": "2024-05-01T00:00:00Z"} -> False
+    """
+    if not isinstance(state, Mapping) or not state:
+        return True
+    values = [value for value in state.values() if isinstance(value, str)]
+    return all(value <= start for value in values)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# State migrations (state saved by source-harvest 1.2.x)
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestLegacyChildStateMigration(StateMigration):
+    """Turns a 1.2.x per-partition child state into this connector's global child state.
+
+    1.2.x kept one cursor per parent and re-read every parent each sync; this connector keeps one cursor for the
+    stream (children are asked `updated_since` it) and remembers how far the parents were read (`parent_state`), so
+    the next sync reads only the parents updated since then, plus those that can still gain children.
+    The newest child cursor becomes both; the CDK's own lookback (seconds the last sync took) is kept.
+
+    Example, `parent_stream="invoices"`:
+        {"states": [{"partition": {"id": 1, "parent_slice": {}}, "cursor": {"updated_at": "2024-01-01T00:00:00Z"}},
+                    {"partition": {"id": 2, "parent_slice": {}}, "cursor": {"updated_at": "2024-03-01T00:00:00Z"}}],
+         "state": {"updated_at": "2024-03-01T00:00:00Z"}, "lookback_window": 12}
+        -> {"use_global_cursor": True, "state": {"updated_at": "2024-03-01T00:00:00Z"}, "lookback_window": 12,
+            "parent_state": {"invoices": {"updated_at": "2024-03-01T00:00:00Z"}}}
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    cursor_field: str = "updated_at"
+    parent_stream: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        pass
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        if not stream_state or stream_state.get("use_global_cursor") is True:
+            return False
+        return "states" in stream_state or (
+            "state" not in stream_state and isinstance(stream_state.get(self.cursor_field), str)
+        )
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        values: list[str] = []
+        if isinstance(stream_state.get(self.cursor_field), str):
+            values.append(stream_state[self.cursor_field])
+        global_state = stream_state.get("state")
+        if isinstance(global_state, Mapping) and isinstance(global_state.get(self.cursor_field), str):
+            values.append(global_state[self.cursor_field])
+        for partition_state in stream_state.get("states") or []:
+            cursor = partition_state.get("cursor") if isinstance(partition_state, Mapping) else None
+            if isinstance(cursor, Mapping) and isinstance(cursor.get(self.cursor_field), str):
+                values.append(cursor[self.cursor_field])
+        if not values:
+            return {}
+        newest = max(values)
+        migrated: dict[str, Any] = {
+            "use_global_cursor": True,
+            "state": {self.cursor_field: newest},
+            "lookback_window": int(stream_state.get("lookback_window") or 0),
+        }
+        if self.parent_stream:
+            migrated["parent_state"] = {self.parent_stream: {self.cursor_field: newest}}
+        return migrated
+
+
+@dataclass
+class HarvestLegacyReportStateMigration(StateMigration):
+    """Turns a 1.2.x report state `{"to": "%Y%m%d"}` into this connector's window state `{"from": "%Y%m%d"}`.
+
+    1.2.x read reports up to `to` in windows of its own. This connector's windows are one year long and anchored on
+    `replication_start_date` (a 29 February anchor is moved to 1 March, as the manifest does); the state is the start
+    of a window. The migrated state is the start of the window that contains the legacy `to`, so that window is
+    re-read and nothing after `to` is skipped.
+
+    Example, replication_start_date "2021-03-15T00:00:00Z":
+        {"to": "20241230"} -> {"from": "20240315"}
+        {"to": "20240101"} -> {"from": "20230315"}
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        pass
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return bool(stream_state) and "from" not in stream_state and isinstance(stream_state.get("to"), str)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        legacy_to = _parse_report_date(stream_state["to"])
+        anchor = report_window_anchor(str(self.config["replication_start_date"]))
+        if legacy_to is None or legacy_to < anchor:
+            return {}
+        return {"from": report_window_start(anchor, legacy_to).strftime(REPORT_DATE_FORMAT)}
+
+
+def report_window_anchor(replication_start_date: str) -> dt.date:
+    """The date report windows are anchored on: the start date's day, 29 February moved to 1 March.
+
+    Example: "2020-02-29T10:00:00Z" -> date(2020, 3, 1); "2021-03-15T00:00:00Z" -> date(2021, 3, 15)
+    """
+    day = replication_start_date[:10].replace("-02-29", "-03-01")
+    return dt.date.fromisoformat(day)
+
+
+def report_window_start(anchor: dt.date, day: dt.date) -> dt.date:
+    """Start of the one-year window (anchored on `anchor`) that contains `day`.
+
+    Example: anchor date(2021, 3, 15), day date(2024, 3, 14) -> date(2023, 3, 15)
+    """
+    years = day.year - anchor.year - (1 if (day.month, day.day) < (anchor.month, anchor.day) else 0)
+    return anchor.replace(year=anchor.year + years)
+
+
+def _parse_report_date(value: str) -> dt.date | None:
+    for fmt in (REPORT_DATE_FORMAT, "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value[:10], fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Config validation
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestEndAfterStartValidation(ValidationStrategy):
+    """Rejects a `replication_end_date` earlier than `replication_start_date` (JSON schema cannot compare fields).
+
+    Applied by a DpathValidator to `replication_end_date`; an absent or null end date is fine.
+
+    Example, replication_start_date "2024-01-01T00:00:00Z":
+        "2024-06-01T00:00:00Z" -> ok;  None -> ok
+        "2023-12-31T00:00:00Z" -> ValueError "replication_end_date (2023-12-31T00:00:00Z) is before ..."
+    """
+
+    config: Config = field(default_factory=dict)
+
+    def validate(self, value: Any) -> None:
+        if value in (None, ""):
+            return
+        start = self.config.get("replication_start_date")
+        try:
+            end_at = dt.datetime.strptime(str(value), HARVEST_DATETIME_FORMAT)
+            start_at = dt.datetime.strptime(str(start), HARVEST_DATETIME_FORMAT)
+        except ValueError as error:
+            raise ValueError(
+                f"replication_start_date and replication_end_date must look like 2024-01-31T00:00:00Z ({error})."
+            ) from error
+        if end_at < start_at:
+            raise ValueError(
+                f"replication_end_date ({value}) is before replication_start_date ({start}): "
+                "set an end date after the start date, or leave it empty to sync up to now."
+            )

@@ -1,0 +1,1 @@
+"""The `source-harvest` console command: the declarative Harvest source with its own spec, run locally."""
