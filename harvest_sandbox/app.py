@@ -89,6 +89,7 @@ class SandboxApp:
     ) -> None:
         self.seed = seed
         self.dataset_name = dataset
+        self.initial_dataset = (seed, dataset)
         self.clock = clock
         self.time_fn = time_fn
         self.initial_config = Config(**config)
@@ -124,8 +125,12 @@ class SandboxApp:
             retry_after_min=cfg.retry_after_min,
         )
 
-    def reset(self) -> None:
-        """Back to the seeded dataset and the initial config; clears faults, logs, errors and rate-limit counters."""
+    def reset(self, *, initial: bool = False) -> None:
+        """Back to the seeded dataset and the initial config; clears faults, logs, errors and rate-limit counters.
+        ``initial=True`` also undoes a ``reseed`` (the fixture uses it)."""
+        if initial and (self.seed, self.dataset_name) != self.initial_dataset:
+            self.seed, self.dataset_name = self.initial_dataset
+            self.dataset = load_dataset(self.seed, self.dataset_name)
         with self.lock:
             self.config = replace(self.initial_config)
             self.faults.clear()

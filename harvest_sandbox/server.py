@@ -17,6 +17,7 @@ from .store import Store
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "harvest-sandbox"
     sys_version = ""
     server: _Server
@@ -91,7 +92,9 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self._httpd is None:
             self._httpd = _Server((self._host, self._port), self.app, self._verbose)
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="harvest-sandbox", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="harvest-sandbox", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -108,7 +111,7 @@ class SandboxServer:
         """Serve in the calling thread (the CLI); ``stop()`` from another thread or a signal ends it."""
         if self._httpd is None:
             self._httpd = _Server((self._host, self._port), self.app, self._verbose)
-        self._httpd.serve_forever()
+        self._httpd.serve_forever(poll_interval=0.1)
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -177,8 +180,9 @@ class SandboxServer:
         }
 
     # -- control ------------------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        self.app.reset()
+    def reset(self, *, initial: bool = False) -> None:
+        """Back to the seeded dataset (``initial=True``: the seed and dataset the server was created with)."""
+        self.app.reset(initial=initial)
 
     def reseed(self, seed: int, dataset: str | None = None) -> None:
         self.app.reseed(seed, dataset)

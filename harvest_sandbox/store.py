@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -673,7 +673,7 @@ class Store:
         with self.lock:
             return {name: len(self.collection(name)) for name in SPECS}
 
-    def iter_records(self, name: str) -> Iterable[Record]:
+    def iter_records(self, name: str) -> Records:
         with self.lock:
             return list(self._sorted_records(name))
 

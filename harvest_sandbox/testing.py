@@ -34,10 +34,15 @@ def sandbox_server(sandbox_options: dict[str, Any]) -> Iterator[SandboxServer]:
         server.stop()
 
 
-@pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
-    sandbox_server.reset()
-    yield sandbox_server
-    errors = sandbox_server.take_errors()
+def fail_on_handler_errors(server: SandboxServer) -> None:
+    """Fail the current test if the sandbox recorded handler exceptions (injected faults never count)."""
+    errors = server.take_errors()
     if errors:
         pytest.fail("harvest_sandbox recorded handler error(s):\n\n" + "\n\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    sandbox_server.reset(initial=True)
+    yield sandbox_server
+    fail_on_handler_errors(sandbox_server)

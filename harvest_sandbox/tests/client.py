@@ -17,7 +17,7 @@ def api(
     path: str,
     role: str = "administrator",
     *,
-    headers: dict[str, str] | None = None,
+    headers: Any = None,
     method: str = "GET",
     **params: Any,
 ) -> requests.Response:

@@ -67,7 +67,7 @@ def _assert_covers(expected: Any, actual: Any, where: str) -> None:
 def test_given_documented_example_when_getting_endpoint_then_shape_matches(
     sandbox: SandboxServer, template: str
 ) -> None:
-    params = REPORT_WINDOW if template.startswith("/reports/") and "budget" not in template else {}
+    params: dict[str, Any] = REPORT_WINDOW if template.startswith("/reports/") and "budget" not in template else {}
     response = api(sandbox, _concrete(sandbox, template), **params)
 
     assert response.status_code == 200, response.text
