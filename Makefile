@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit demo sync bench sandbox schemas clean
+.PHONY: venv test lint typecheck unit demo sync bench sandbox schemas docs clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy components.py harvest_sandbox source_harvest
+
+## Regenerate the streams tables of README.md and docs/harvest.md from the connector.
+docs: venv
+	$(BIN)/python scripts/docs_tables.py
 
 ## Regenerate manifest.yaml's `schemas:` block from schemas/*.json.
 schemas: venv
