@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, SyncMode
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
@@ -44,7 +45,7 @@ def a_config(**overrides: Any) -> dict[str, Any]:
 def get_source(config: Mapping[str, Any], state: list[Any] | None = None) -> YamlDeclarativeSource:
     """The source as the platform builds it: config AND state go to the constructor (read() ignores its state)."""
     catalog = CatalogBuilder().build()
-    state = StateBuilder().build() if not state else state
+    state = state or StateBuilder().build()
     return YamlDeclarativeSource(path_to_yaml=str(_YAML_FILE_PATH), catalog=catalog, config=config, state=state)
 
 
@@ -70,3 +71,10 @@ def read_streams(
         state,
         expecting_exception=expecting_exception,
     )
+
+
+@pytest.fixture(autouse=True)
+def isolated_request_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give each test its own CDK request cache: parent streams cache their pages, and by default the cache is one
+    in-memory database for the whole process, so a later test could be served an earlier test's parent pages."""
+    monkeypatch.setenv("REQUEST_CACHE_PATH", str(tmp_path))
