@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
+
+from components import HarvestErrorHandler
+
+
+def _response(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = b'{"message": "no"}'
+    response.url = "https://api.harvestapp.com/v2/users"
+    return response
+
+
+def _handler() -> HarvestErrorHandler:
+    forbidden = HttpResponseFilter(
+        action=ResponseAction.IGNORE,
+        http_codes={403},
+        error_message="{{ parameters.stream_label }}: Harvest answered 403 Forbidden",
+        config={},
+        parameters={"stream_label": "users"},
+    )
+    return HarvestErrorHandler(config={}, parameters={}, response_filters=[forbidden])
+
+
+def test_given_a_skipped_403_then_a_warning_names_the_stream(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        resolution = _handler().interpret_response(_response(403))
+    assert resolution.response_action == ResponseAction.IGNORE
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "users: Harvest answered 403 Forbidden"
+    ]
+
+
+@pytest.mark.parametrize(("status", "action"), [(200, ResponseAction.SUCCESS), (500, ResponseAction.RETRY)])
+def test_given_other_responses_then_the_default_handling_applies_without_warning(
+    status: int, action: ResponseAction, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        assert _handler().interpret_response(_response(status)).response_action == action
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
+    ParentStreamConfig,
+    SubstreamPartitionRouter,
+)
+from airbyte_cdk.sources.types import Record, StreamSlice
+
+from components import HarvestUniqueParentPartitionRouter
+
+
+@dataclass
+class _Cursor:
+    state: dict[str, Any]
+
+    def observe(self, record: Record) -> None: ...
+    def close_partition(self, partition: Any) -> None: ...
+    def ensure_at_least_one_state_emitted(self) -> None: ...
+
+
+@dataclass
+class _Partition:
+    ids: list[int]
+    stream: str
+
+    def read(self) -> Iterable[Record]:
+        for record_id in self.ids:
+            yield Record(
+                data={"id": record_id},
+                stream_name=self.stream,
+                associated_slice=StreamSlice(partition={}, cursor_slice={}),
+            )
+
+
+@dataclass
+class _ParentStream:
+    """A parent read that returns `ids`, and counts how often it is read."""
+
+    name: str
+    ids: list[int]
+    cursor: _Cursor = field(default_factory=lambda: _Cursor({}))
+    reads: int = 0
+
+    def generate_partitions(self) -> Iterable[_Partition]:
+        self.reads += 1
+        yield _Partition(self.ids, self.name)
+
+
+def _config(stream: _ParentStream, incremental: bool = False) -> ParentStreamConfig:
+    return ParentStreamConfig(
+        stream=stream,  # type: ignore[arg-type]
+        parent_key="id",
+        partition_field="id",
+        config={},
+        parameters={},
+        incremental_dependency=incremental,
+    )
+
+
+def _router(updated: _ParentStream, *others: _ParentStream) -> HarvestUniqueParentPartitionRouter:
+    configs = [_config(updated, incremental=True), *(_config(other) for other in others)]
+    inner = SubstreamPartitionRouter(parent_stream_configs=configs, config={}, parameters={})
+    return HarvestUniqueParentPartitionRouter(router=inner, config={}, parameters={})
+
+
+def _ids(router: HarvestUniqueParentPartitionRouter) -> list[int]:
+    return [stream_slice.partition["id"] for stream_slice in router.stream_slices()]
+
+
+def test_given_a_saved_parent_state_then_parents_of_every_read_are_returned_once() -> None:
+    updated = _ParentStream("invoices", [1, 2], _Cursor({"updated_at": "2024-05-01T00:00:00Z"}))
+    opened, drafts = _ParentStream("invoices_open", [2, 3]), _ParentStream("invoices_draft", [3, 4])
+    router = _router(updated, opened, drafts)
+    assert _ids(router) == [1, 2, 3, 4]
+    assert router.get_stream_state() == {"invoices": {"updated_at": "2024-05-01T00:00:00Z"}}
+
+
+def test_given_no_saved_parent_state_then_only_the_first_read_is_made() -> None:
+    updated = _ParentStream("invoices", [1, 2, 3], _Cursor({"updated_at": "1970-01-01T00:00:00Z"}))
+    opened = _ParentStream("invoices_open", [2])
+    assert _ids(_router(updated, opened)) == [1, 2, 3]
+    assert opened.reads == 0
+
+
+def test_given_partitions_then_they_carry_the_parent_slice_of_the_1_2_x_state_shape() -> None:
+    updated = _ParentStream("invoices", [7], _Cursor({}))
+    (stream_slice,) = list(_router(updated).stream_slices())
+    assert dict(stream_slice.partition) == {"id": 7, "parent_slice": {}}
