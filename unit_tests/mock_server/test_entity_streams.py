@@ -1,0 +1,210 @@
+"""Behaviour shared by every entity stream, tested once over the stream table (design decisions 1, 2 and 6)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from airbyte_cdk.models import SyncMode
+from airbyte_cdk.test.mock_http import HttpMocker
+
+from .config import _A_START_DATE, _A_TOKEN, _AN_ACCOUNT_ID, ConfigBuilder
+from .helpers import records_of, sent_requests
+from .request_builder import HarvestRequest
+from .response_builder import HarvestResponse, company_response
+from .source import read_streams, state_for
+
+
+@dataclass(frozen=True)
+class EntityStream:
+    name: str
+    path: str
+    data_key: str
+    primary_key: str = "id"
+    cursor: str = "updated_at"
+
+
+ENTITY_STREAMS = [
+    EntityStream("clients", "clients", "clients"),
+    EntityStream("contacts", "contacts", "contacts"),
+    EntityStream("estimate_item_categories", "estimate_item_categories", "estimate_item_categories"),
+    EntityStream("estimates", "estimates", "estimates"),
+    EntityStream("expense_categories", "expense_categories", "expense_categories"),
+    EntityStream("expenses", "expenses", "expenses"),
+    EntityStream("invoice_item_categories", "invoice_item_categories", "invoice_item_categories"),
+    EntityStream("invoices", "invoices", "invoices"),
+    EntityStream("projects", "projects", "projects"),
+    EntityStream("task_assignments", "task_assignments", "task_assignments"),
+    EntityStream("tasks", "tasks", "tasks"),
+    EntityStream("time_entries", "time_entries", "time_entries"),
+    EntityStream("user_assignments", "user_assignments", "user_assignments"),
+    EntityStream("users", "users", "users"),
+]
+_IDS = [stream.name for stream in ENTITY_STREAMS]
+
+_A_STATE_CURSOR = "2024-03-01T10:00:00Z"
+_STATE_MINUS_DEFAULT_LOOKBACK = "2024-03-01T09:59:00Z"  # lookback_window_seconds defaults to 60
+_AN_ID = 1001
+_ANOTHER_ID = 1002
+_A_THIRD_ID = 1003
+_A_CURSOR_TOKEN = "eyJhZnRlciI6eyJpZCI6MTAwMn19"  # {"after":{"id":1002}}, as Harvest encodes it
+# product/version plus a contact URL or e-mail address, as Harvest asks of every client
+_DESCRIPTIVE_USER_AGENT = re.compile(r"^\S+/\d+(\.\d+)* \(.*(https?://|@)\S+.*\)$")
+
+
+def _ids(output: object) -> list[int]:
+    return sorted(record.record.data["id"] for record in output.records)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_no_state_when_read_then_request_per_page_2000_updated_since_start_date_and_return_records(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).build(),
+        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_AN_ID, _ANOTHER_ID])).build(),
+    )
+
+    output = read_streams(ConfigBuilder().build(), stream.name)
+
+    assert _ids(output) == [_AN_ID, _ANOTHER_ID]
+    assert not output.errors
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_any_request_when_read_then_send_account_id_descriptive_user_agent_and_bearer_token(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).build(),
+        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_AN_ID])).build(),
+    )
+
+    read_streams(ConfigBuilder().build(), stream.name)
+
+    for request in sent_requests(http_mocker):
+        assert request.headers["Harvest-Account-Id"] == _AN_ACCOUNT_ID
+        assert request.headers["Authorization"] == f"Bearer {_A_TOKEN}"
+        assert _DESCRIPTIVE_USER_AGENT.match(request.headers["User-Agent"]), request.headers["User-Agent"]
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_state_when_read_incremental_then_request_updated_since_state_minus_lookback_and_advance_state(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_STATE_MINUS_DEFAULT_LOOKBACK).build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID], updated_at="2024-03-05T08:00:00Z"))
+        .with_records(records_of(stream.name, [_ANOTHER_ID], updated_at="2024-03-04T08:00:00Z"))
+        .build(),
+    )
+
+    output = read_streams(
+        ConfigBuilder().build(), stream.name, state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR})
+    )
+
+    assert _ids(output) == [_AN_ID, _ANOTHER_ID]
+    assert output.most_recent_state.stream_state.__dict__ == {stream.cursor: "2024-03-05T08:00:00Z"}
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_a_lookback_window_setting_when_read_incremental_then_updated_since_is_state_minus_that_many_seconds(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since("2024-03-01T09:58:20Z").build(),
+        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_AN_ID])).build(),
+    )
+
+    read_streams(
+        ConfigBuilder().with_lookback_window_seconds(100).build(),
+        stream.name,
+        state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR}),
+    )
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_a_next_link_in_page_form_when_read_then_follow_it_and_return_records_of_both_pages(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    first_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE)
+    second_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).with_page(2)
+    http_mocker.get(
+        first_page.build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID, _ANOTHER_ID]))
+        .with_next_link(second_page.url())
+        .build(),
+    )
+    http_mocker.get(
+        second_page.build(),
+        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_A_THIRD_ID])).build(),
+    )
+
+    output = read_streams(ConfigBuilder().build(), stream.name)
+
+    assert _ids(output) == [_AN_ID, _ANOTHER_ID, _A_THIRD_ID]
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_a_next_link_in_cursor_form_when_read_then_follow_it_exactly_and_return_records_of_both_pages(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    first_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE)
+    second_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).with_cursor(_A_CURSOR_TOKEN)
+    http_mocker.get(
+        first_page.build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID, _ANOTHER_ID]))
+        .with_next_link(second_page.url())
+        .build(),
+    )
+    http_mocker.get(
+        second_page.build(),
+        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_A_THIRD_ID])).build(),
+    )
+
+    output = read_streams(ConfigBuilder().build(), stream.name)
+
+    assert _ids(output) == [_AN_ID, _ANOTHER_ID, _A_THIRD_ID]
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_an_end_date_when_read_then_records_updated_after_it_are_not_emitted(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID], updated_at="2024-05-31T23:59:59Z"))
+        .with_records(records_of(stream.name, [_ANOTHER_ID], updated_at="2024-06-01T00:00:01Z"))
+        .build(),
+    )
+
+    output = read_streams(ConfigBuilder().with_end_date("2024-06-01T00:00:00Z").build(), stream.name)
+
+    assert _ids(output) == [_AN_ID]
+
+
+def test_given_company_when_read_then_one_bare_object_is_one_record_requested_without_paging_params(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.get(HarvestRequest.company().build(), company_response(name="A Company"))
+
+    output = read_streams(ConfigBuilder().build(), "company")
+
+    assert [record.record.data["name"] for record in output.records] == ["A Company"]
+    assert output.records[0].record.data["base_uri"]
+
+
+def test_given_company_when_read_then_send_account_id_user_agent_and_bearer_token(http_mocker: HttpMocker) -> None:
+    http_mocker.get(HarvestRequest.company().build(), company_response())
+
+    read_streams(ConfigBuilder().build(), "company", sync_mode=SyncMode.full_refresh)
+
+    (request,) = sent_requests(http_mocker)
+    assert request.headers["Harvest-Account-Id"] == _AN_ACCOUNT_ID
+    assert request.headers["Authorization"] == f"Bearer {_A_TOKEN}"
+    assert _DESCRIPTIVE_USER_AGENT.match(request.headers["User-Agent"])
