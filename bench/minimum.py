@@ -1,0 +1,257 @@
+"""The fewest requests a sync can make, computed from the sandbox's store (ground truth), not from the connector.
+
+Rules (Harvest: 2000 records per page, one request per child parent; docs/CONTRACT.md, shared/design.md 8 and 9):
+
+- a list endpoint needs ``ceil(n / 2000)`` pages, and 1 when ``n`` is 0;
+- a child endpoint needs one request per parent (more pages if a parent has more than 2000 children);
+- a report needs ``windows x pages``: one-year windows anchored on ``replication_start_date`` up to the one that
+  contains today (a full sync reads them all; an incremental sync the current one, and the previous one when
+  today is fewer than ``reports_lookback_days`` days into the current one);
+- parents of children are read once, and that read also serves the parent's own stream: on a full sync the
+  children of *every* parent are read (the parent list from the epoch covers the stream's list from the start
+  date); on an incremental sync the parents updated since the last sync plus those that can gain children
+  without changing (invoices ``open``/``draft``, estimates ``sent``/``draft``: one list per state), and all users.
+
+Keys are the sandbox's count keys, e.g. ``"GET /v2/invoices/{parent_id}/messages"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from harvest_sandbox.store import Store
+
+from .floor import pages
+
+ENTITIES: tuple[str, ...] = (
+    "clients",
+    "contacts",
+    "estimate_item_categories",
+    "estimates",
+    "expense_categories",
+    "expenses",
+    "invoice_item_categories",
+    "invoices",
+    "projects",
+    "roles",
+    "task_assignments",
+    "tasks",
+    "time_entries",
+    "user_assignments",
+    "users",
+)
+#: child resource -> (parent resource, URL suffix)
+CHILDREN: dict[str, tuple[str, str]] = {
+    "estimate_messages": ("estimates", "messages"),
+    "invoice_messages": ("invoices", "messages"),
+    "invoice_payments": ("invoices", "payments"),
+    "project_assignments": ("users", "project_assignments"),
+    "billable_rates": ("users", "billable_rates"),
+    "cost_rates": ("users", "cost_rates"),
+}
+#: parents whose children change without the parent changing, and the states that can
+LIVE_STATES: dict[str, tuple[str, ...]] = {"invoices": ("open", "draft"), "estimates": ("sent", "draft")}
+DATED_REPORTS: tuple[str, ...] = (
+    "expenses/categories",
+    "expenses/clients",
+    "expenses/projects",
+    "expenses/team",
+    "time/clients",
+    "time/projects",
+    "time/tasks",
+    "time/team",
+    "uninvoiced",
+)
+FIXED_FEE_REPORTS = ("time/clients", "time/projects", "time/tasks", "time/team", "uninvoiced")
+EPOCH = "1970-01-01T00:00:00Z"
+#: endpoints that ignore ``updated_since``: the connector filters their records on the client side
+CLIENT_FILTERED: tuple[str, ...] = ("roles", "billable_rates", "cost_rates")
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """The connector config fields that decide what a sync reads."""
+
+    replication_start_date: str = "2017-01-01T00:00:00Z"
+    lookback_window_seconds: int = 60
+    reports_lookback_days: int = 30
+    include_fixed_fee: bool = True
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SyncConfig:
+        return cls(
+            replication_start_date=str(config["replication_start_date"]),
+            lookback_window_seconds=int(config.get("lookback_window_seconds", 60)),
+            reports_lookback_days=int(config.get("reports_lookback_days", 30)),
+            include_fixed_fee=bool(config.get("include_fixed_fee", True)),
+        )
+
+
+@dataclass
+class Minimum:
+    """Requests per endpoint, and how many records the sync should emit per resource (for the records/s axis)."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
+
+    def add(self, endpoint: str, n: int) -> None:
+        self.requests[f"GET {endpoint}"] = self.requests.get(f"GET {endpoint}", 0) + n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"requests": dict(sorted(self.requests.items())), "records": dict(sorted(self.records.items()))}
+
+
+# -- report windows -------------------------------------------------------------------------------------------------
+def report_anchor(replication_start_date: str) -> date:
+    day = date.fromisoformat(replication_start_date[:10])
+    return date(day.year, 3, 1) if (day.month, day.day) == (2, 29) else day
+
+
+def report_windows(replication_start_date: str, today: date) -> list[tuple[date, date]]:
+    """Every one-year window from the anchor up to (and including) the one that contains ``today``."""
+    anchor = report_anchor(replication_start_date)
+    windows: list[tuple[date, date]] = []
+    k = 0
+    while True:
+        start = anchor.replace(year=anchor.year + k)
+        if start > today:
+            return windows
+        windows.append((start, anchor.replace(year=anchor.year + k + 1) - timedelta(days=1)))
+        k += 1
+
+
+def incremental_windows(config: SyncConfig, today: date) -> list[tuple[date, date]]:
+    windows = report_windows(config.replication_start_date, today)
+    current = windows[-1]
+    if (today - current[0]).days < config.reports_lookback_days and len(windows) > 1:
+        return windows[-2:]
+    return [current]
+
+
+# -- helpers --------------------------------------------------------------------------------------------------------
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _minus(stamp: str, seconds: int) -> str:
+    return _stamp(datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=seconds))
+
+
+def _list(store: Store, name: str, *, since: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+    """What the list endpoint returns (``roles`` ignores ``updated_since``: filtered here as the connector does)."""
+    if name in CLIENT_FILTERED:
+        rows = store.list(name, **filters)
+        return rows if since is None else _client_side(rows, since)
+    return store.list(name, updated_since=since, **filters)
+
+
+def _client_side(rows: list[dict[str, Any]], since: str) -> list[dict[str, Any]]:
+    return [r for r in rows if r["updated_at"] >= since]
+
+
+def _children(store: Store, minimum: Minimum, parents: Iterable[int], parent_name: str, since: str) -> None:
+    """One request per parent (more past 2000 children). Records: children updated since ``since``, filtered by
+    the server (``updated_since``) or, where the endpoint ignores it, on the client side."""
+    for child, (parent, suffix) in CHILDREN.items():
+        if parent != parent_name:
+            continue
+        endpoint = f"/v2/{parent}/{{parent_id}}/{suffix}"
+        minimum.add(endpoint, 0)
+        server_side = child not in CLIENT_FILTERED
+        for parent_id in parents:
+            rows = store.list(child, parent_id=parent_id, updated_since=since if server_side else None)
+            minimum.add(endpoint, pages(len(rows)))
+            kept = rows if server_side else _client_side(rows, since)
+            minimum.records[child] = minimum.records.get(child, 0) + len(kept)
+
+
+def _reports(store: Store, minimum: Minimum, config: SyncConfig, windows: list[tuple[date, date]]) -> None:
+    for name in DATED_REPORTS:
+        stream = name.replace("/", "_")
+        for start, end in windows:
+            params: dict[str, Any] = {"from_": start.isoformat(), "to": end.isoformat()}
+            if name in FIXED_FEE_REPORTS:
+                params["include_fixed_fee"] = "true" if config.include_fixed_fee else "false"
+            rows = store.report(name, **params)
+            minimum.add(f"/v2/reports/{name}", pages(len(rows)))
+            minimum.records[stream] = minimum.records.get(stream, 0) + len(rows)
+    budget = store.report("project_budget")
+    minimum.add("/v2/reports/project_budget", pages(len(budget)))
+    minimum.records["project_budget"] = len(budget)
+
+
+def _company(minimum: Minimum) -> None:
+    minimum.add("/v2/company", 1)
+    minimum.records["company"] = 1
+
+
+# -- the two syncs --------------------------------------------------------------------------------------------------
+def full_sync(store: Store, config: SyncConfig, today: date) -> Minimum:
+    """A first sync (no state) of every stream."""
+    minimum = Minimum()
+    start = config.replication_start_date
+    _company(minimum)
+    for name in ENTITIES:
+        emitted = _list(store, name, since=start)
+        minimum.records[name] = len(emitted)
+        read = _list(store, name) if name in ("invoices", "estimates", "users", "roles") else emitted
+        minimum.add(f"/v2/{name}", pages(len(read)))
+        if name in ("invoices", "estimates", "users"):
+            _children(store, minimum, [r["id"] for r in read], name, start)
+    _reports(store, minimum, config, report_windows(start, today))
+    return minimum
+
+
+def cursors(store: Store, config: SyncConfig) -> dict[str, str]:
+    """What a complete sync leaves as cursors: the newest ``updated_at`` per entity stream (records updated after
+    the start date) and per parent (every record). Take it right after a full sync, before any change."""
+    start = config.replication_start_date
+    result: dict[str, str] = {}
+    for name in ENTITIES:
+        stamps = [r["updated_at"] for r in _list(store, name, since=start)]
+        result[name] = max(stamps, default=start)
+    for parent in ("invoices", "estimates"):
+        result[f"{parent}_parent"] = max((r["updated_at"] for r in _list(store, parent)), default=EPOCH)
+    for child, (parent, _suffix) in CHILDREN.items():
+        stamps = [r["updated_at"] for p in _list(store, parent) for r in store.list(child, parent_id=p["id"])]
+        result[child] = max(stamps, default=start)
+    return result
+
+
+def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str], today: date) -> Minimum:
+    """The sync after :func:`full_sync`, given the cursors it left (:func:`cursors`)."""
+    minimum = Minimum()
+    lookback = config.lookback_window_seconds
+    _company(minimum)
+    for name in ENTITIES:
+        since = _minus(saved[name], lookback)
+        emitted = _list(store, name, since=since)
+        minimum.records[name] = len(emitted)
+        if name == "users":
+            everyone = _list(store, "users")
+            minimum.add("/v2/users", pages(len(everyone)))
+            user_since = min(saved[c] for c, (p, _s) in CHILDREN.items() if p == "users")
+            _children(store, minimum, [u["id"] for u in everyone], "users", _minus(user_since, lookback))
+            continue
+        if name in LIVE_STATES:
+            parent_since = _minus(min(saved[name], saved[f"{name}_parent"]), lookback)
+            updated = _list(store, name, since=parent_since)
+            minimum.add(f"/v2/{name}", pages(len(updated)))
+            parents = {r["id"] for r in _list(store, name, since=_minus(saved[f"{name}_parent"], lookback))}
+            for state in LIVE_STATES[name]:
+                live = _list(store, name, state=state)
+                minimum.add(f"/v2/{name}", pages(len(live)))
+                parents.update(r["id"] for r in live)
+            child_since = min(saved[c] for c, (p, _s) in CHILDREN.items() if p == name)
+            _children(store, minimum, sorted(parents), name, _minus(child_since, lookback))
+            continue
+        minimum.add(f"/v2/{name}", pages(len(_list(store, "roles") if name == "roles" else emitted)))
+    _reports(store, minimum, config, incremental_windows(config, today))
+    return minimum
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
