@@ -39,7 +39,6 @@ from .report import (
     billable_hours_per_client_month,
     requests_table,
     streams_table,
-    subtract_counts,
     sync_table,
 )
 from .sandbox import SandboxControl, SandboxError, SandboxProcess
@@ -193,9 +192,10 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     command = [*shlex.split(args.sandbox_command), "--port", "0", "--seed", str(args.seed), "--dataset", args.dataset]
 
     print(f"Harvest -> DuckDB through PyAirbyte: the sandbox demo (dataset {args.dataset}, seed {args.seed})")
-    with SandboxProcess(command, data_dir / "logs" / "sandbox.log") as sandbox:
+    with SandboxProcess(command, data_dir / "logs" / "sandbox.log", cwd=REPO_ROOT) as sandbox:
         print(f"Starting the Harvest sandbox: {shlex.join(command)}")
         info = sandbox.start()
+        sandbox_pid = sandbox.pid
         control = SandboxControl(info.url)
         print(f"  listening on {info.url} (account {info.account_id}, pid {sandbox.pid}); log: {sandbox.log_path}")
         config = sandbox_connector_config(info, start_date=args.start_date)
@@ -220,19 +220,18 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
             )
             rows_after_incremental = table_row_counts(cache, streams)
             requests_all = control.request_counts()
-            requests_incremental = subtract_counts(requests_all, requests_full)
+            requests_incremental = requests_all - requests_full
 
             print_section("Records per stream")
             print(streams_table(streams, rows_after_full, incremental, rows_after_incremental))
             if any(change.get("op") == "delete" for change in changes):
                 print("(Deleted records stay in DuckDB: Harvest's API reports no deletions, so no sync can see them.)")
-            if requests_all:
-                print_section("API requests served by the sandbox")
-                print(
-                    f"full sync: {sum(requests_full.values()):,}   incremental sync: "
-                    f"{sum(requests_incremental.values()):,}\n"
-                )
-                print(requests_table(requests_all))
+            print_section("API requests served by the sandbox")
+            print(
+                f"full sync (and check): {requests_full.total:,}, incremental sync: "
+                f"{requests_incremental.total:,}, throttled (429): {requests_all.throttled:,}\n"
+            )
+            print(requests_table(requests_full.per_endpoint, requests_incremental.per_endpoint))
             answer_rows = print_question(cache)
 
     timings.steps = {"full_sync": full.seconds, "incremental_sync": incremental.seconds}
@@ -246,6 +245,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": args.dataset,
         "seed": args.seed,
         "duckdb_path": str(db_path),
+        "sandbox_pid": sandbox_pid,
         "streams": {
             stream: {
                 "full_records_read": full.records_read[stream],
@@ -256,7 +256,14 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
             for stream in streams
         },
         "mutations": list(changes),
-        "requests": {"full": requests_full, "incremental": requests_incremental},
+        "requests": {
+            "full": {"total": requests_full.total, "per_endpoint": dict(requests_full.per_endpoint)},
+            "incremental": {
+                "total": requests_incremental.total,
+                "per_endpoint": dict(requests_incremental.per_endpoint),
+            },
+            "throttled": requests_all.throttled,
+        },
         "billable_hours": answer_rows,
         "billable_hours_sql": BILLABLE_HOURS_SQL,
         "seconds": {**timings.steps, "total": timings.total()},

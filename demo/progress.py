@@ -17,16 +17,18 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 HEARTBEAT_SECONDS = 10.0
+WRITE_PROGRESS_SECONDS = 5.0
 
 
 class StreamProgressPrinter:
-    """Prints one line per completed stream, and a heartbeat while a long stream is still reading."""
+    """Prints one line per completed stream, a heartbeat while a long stream reads, and DuckDB write progress."""
 
     def __init__(self, *, label: str, expected_streams: int, out: TextIO | None = None) -> None:
         self.label = label
         self.expected_streams = expected_streams
         self.out = out or sys.stdout
         self.completed = 0
+        self.written = 0
         self.started = time.monotonic()
         self.last_line_at = self.started
         self.announce()
@@ -43,14 +45,30 @@ class StreamProgressPrinter:
         took = f"{seconds:6.1f} s" if seconds is not None else "       "
         self._print(
             f"  [{self.completed:>2}/{self.expected_streams}] {stream:<26} {records:>9,} records  {took}"
-            f"   (total elapsed {time.monotonic() - self.started:.1f} s)"
+            f"   ({self._elapsed()})"
         )
 
     def heartbeat(self, total_records: int, reading: list[str]) -> None:
         if time.monotonic() - self.last_line_at < HEARTBEAT_SECONDS:
             return
+        if not reading:
+            self._print(f"  ... waiting for the connector ({self._elapsed()})")
+            return
         streams = ", ".join(sorted(reading)[:4]) + (" ..." if len(reading) > 4 else "")
-        self._print(f"  ... {total_records:,} records so far; still reading: {streams or '(waiting for data)'}")
+        self._print(f"  ... {total_records:,} records so far; still reading: {streams} ({self._elapsed()})")
+
+    def writing_started(self, total_records: int) -> None:
+        self.written = 0
+        self._print(f"  read {total_records:,} records; writing them to DuckDB ({self._elapsed()})")
+
+    def stream_written(self) -> None:
+        self.written += 1
+        last = self.written == self.expected_streams
+        if last or time.monotonic() - self.last_line_at >= WRITE_PROGRESS_SECONDS:
+            self._print(f"  ... {self.written}/{self.expected_streams} streams written to DuckDB ({self._elapsed()})")
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.1f} s"
 
     def finish(self, total_records: int, seconds: float) -> None:
         self._print(f"  {self.label} done: {total_records:,} records in {seconds:.1f} s")
@@ -72,6 +90,18 @@ def reporting_progress_to(printer: StreamProgressPrinter) -> Iterator[None]:
             started = self.stream_read_start_times.get(stream_name)
             seconds = time.time() - started if started else None
             printer.stream_completed(stream_name, self.stream_read_counts.get(stream_name, 0), seconds)
+
+        def log_batches_finalizing(self, stream_name: str, num_batches: int) -> None:
+            first = self.finalize_start_time is None
+            super().log_batches_finalizing(stream_name, num_batches)
+            if first:
+                printer.writing_started(self.total_records_read)
+
+        def log_stream_finalized(self, stream_name: str) -> None:
+            first = stream_name not in self.finalized_stream_names
+            super().log_stream_finalized(stream_name)
+            if first:
+                printer.stream_written()
 
         def _update_display(self, *, force_refresh: bool = False) -> None:
             super()._update_display(force_refresh=force_refresh)

@@ -102,19 +102,21 @@ def sync_table(
     return format_table(headers, rows, footer=footer)
 
 
-def requests_table(counts: Mapping[str, int], *, limit: int = 12) -> str:
-    """The busiest endpoints, then the total."""
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    rows: list[list[Any]] = [[endpoint, count] for endpoint, count in ordered[:limit]]
-    if len(ordered) > limit:
-        rows.append([f"({len(ordered) - limit} other endpoints)", sum(count for _, count in ordered[limit:])])
-    return format_table(["endpoint", "requests"], rows, footer=["total", sum(counts.values())])
-
-
-def subtract_counts(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
-    """Per-key ``after - before``, dropping keys that did not change."""
-    delta = {key: value - before.get(key, 0) for key, value in after.items()}
-    return {key: value for key, value in delta.items() if value}
+def requests_table(full: Mapping[str, int], incremental: Mapping[str, int], *, limit: int = 12) -> str:
+    """The busiest endpoints (full and incremental sync side by side), then the rest and the totals."""
+    endpoints = sorted(set(full) | set(incremental), key=lambda e: (-(full.get(e, 0) + incremental.get(e, 0)), e))
+    rows: list[list[Any]] = [[e, full.get(e, 0), incremental.get(e, 0)] for e in endpoints[:limit]]
+    rest = endpoints[limit:]
+    if rest:
+        rows.append(
+            [
+                f"({len(rest)} other endpoints)",
+                sum(full.get(e, 0) for e in rest),
+                sum(incremental.get(e, 0) for e in rest),
+            ]
+        )
+    footer = ["total", sum(full.values()), sum(incremental.values())]
+    return format_table(["endpoint", "full sync", "incremental sync"], rows, footer=footer)
 
 
 @dataclass(frozen=True)

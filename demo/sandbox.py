@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -79,8 +79,11 @@ def _die_with_parent() -> None:
 class SandboxProcess:
     """The sandbox as a child process: ``with SandboxProcess(cmd, log) as sandbox: info = sandbox.start()``."""
 
-    def __init__(self, command: Sequence[str], log_path: Path, *, startup_timeout: float = 120.0) -> None:
+    def __init__(
+        self, command: Sequence[str], log_path: Path, *, cwd: Path | None = None, startup_timeout: float = 120.0
+    ) -> None:
         self.command = list(command)
+        self.cwd = cwd
         self.log_path = log_path
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
@@ -110,6 +113,7 @@ class SandboxProcess:
             stderr=log,
             text=True,
             bufsize=1,
+            cwd=self.cwd,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             process_group=0,  # Ctrl-C reaches the demo only; the demo stops the sandbox itself, in order.
             preexec_fn=_die_with_parent,  # the demo is single-threaded here, so preexec_fn is safe
@@ -182,35 +186,51 @@ class SandboxProcess:
             process.send_signal(signum)
 
 
+@dataclass(frozen=True)
+class RequestCounts:
+    """API requests the sandbox served (``GET /_sandbox/counts``), per endpoint pattern such as ``/v2/users``."""
+
+    total: int = 0
+    throttled: int = 0
+    per_endpoint: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> RequestCounts:
+        """``{"total": 7, "throttled": 0, "endpoints": {"/v2/users": {"total": 3, "200": 3}}}``."""
+        endpoints = answer.get("endpoints") or {}
+        return cls(
+            total=int(answer.get("total", 0)),
+            throttled=int(answer.get("throttled", 0)),
+            per_endpoint={str(name): int(counts.get("total", 0)) for name, counts in endpoints.items()},
+        )
+
+    def __sub__(self, earlier: RequestCounts) -> RequestCounts:
+        delta = {name: n - earlier.per_endpoint.get(name, 0) for name, n in self.per_endpoint.items()}
+        return RequestCounts(
+            total=self.total - earlier.total,
+            throttled=self.throttled - earlier.throttled,
+            per_endpoint={name: n for name, n in delta.items() if n},
+        )
+
+
 class SandboxControl:
-    """Client for the sandbox's control plane under ``/_sandbox/`` (see harvest_sandbox/README.md)."""
+    """Client for the sandbox's control plane under ``/_sandbox/`` (harvest_sandbox/control.py): no auth."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
     def reset(self) -> None:
-        self._call("POST", "reset")
+        """Back to the seeded dataset; clears the request log."""
+        self._call("POST", "reset", {})
 
     def mutate(self, count: int) -> list[dict[str, Any]]:
         """Apply ``count`` realistic changes; returns them as ``{"op", "resource", "id", "parent_id"}`` dicts."""
-        answer = self._call("POST", f"mutate?n={count}", {"n": count})
-        changes = answer.get("changes", answer) if isinstance(answer, dict) else answer
-        return [dict(change) for change in changes] if isinstance(changes, list) else []
+        answer = self._call("POST", "mutate", {"n": count})
+        return [dict(change) for change in answer.get("changes", [])]
 
-    def record_counts(self) -> dict[str, int]:
-        """Records per collection (the sandbox's ground truth)."""
-        answer = self._call("GET", "counts")
-        counts = answer.get("records", answer) if isinstance(answer, dict) else {}
-        return {str(name): int(value) for name, value in counts.items() if isinstance(value, int)}
-
-    def request_counts(self) -> dict[str, int]:
-        """API requests served so far, per endpoint (``GET /v2/users`` -> 3); empty if the sandbox has no log."""
-        try:
-            answer = self._call("GET", "requests")
-        except SandboxError:
-            return {}
-        return _count_requests(answer)
+    def request_counts(self) -> RequestCounts:
+        return RequestCounts.from_answer(self._call("GET", "counts"))
 
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -226,22 +246,3 @@ class SandboxControl:
         except (urllib.error.URLError, TimeoutError) as error:
             raise SandboxError(f"{method} /_sandbox/{path} failed: {error}") from error
         return json.loads(payload) if payload.strip() else {}
-
-
-def _count_requests(answer: Any) -> dict[str, int]:
-    """Accept either ``{"counts": {endpoint: n}}``/``{endpoint: n}`` or a list of logged requests."""
-    if isinstance(answer, dict):
-        for key in ("counts", "by_endpoint", "endpoints"):
-            if isinstance(answer.get(key), dict):
-                answer = answer[key]
-                break
-        if isinstance(answer.get("requests"), list):
-            answer = answer["requests"]
-    if isinstance(answer, dict):
-        return {str(endpoint): int(count) for endpoint, count in answer.items() if isinstance(count, int)}
-    counts: dict[str, int] = {}
-    for entry in answer if isinstance(answer, list) else ():
-        if isinstance(entry, dict):
-            key = f"{entry.get('method', 'GET')} {entry.get('endpoint') or entry.get('path', '?')}"
-            counts[key] = counts.get(key, 0) + 1
-    return counts
