@@ -303,3 +303,54 @@ def test_given_a_1_2_x_report_state_when_read_then_the_window_containing_its_to_
             a_config(), "expenses_team", state=_state("expenses_team", {"to": legacy_to.strftime("%Y%m%d")})
         )
     assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == windows
+
+
+# ---- OAuth ----------------------------------------------------------------------------------------------------------
+_TOKEN_URL = "https://id.getharvest.com/api/v2/oauth2/token"
+
+
+def test_given_oauth_credentials_when_two_streams_read_then_the_token_is_refreshed_once_and_a_rotated_refresh_token_is_handed_back(
+    capsys: Any,
+) -> None:
+    config = a_config(
+        credentials={
+            "auth_type": "Client",
+            "client_id": "a-client-id",
+            "client_secret": "a-client-secret",
+            "refresh_token": "a-refresh-token",
+        }
+    )
+    refresh = HttpRequest(
+        _TOKEN_URL,
+        body="grant_type=refresh_token&client_id=a-client-id&client_secret=a-client-secret&refresh_token=a-refresh-token",
+    )
+    oauth_headers = {"Authorization": "Bearer an-access-token", "Harvest-Account-Id": AN_ACCOUNT_ID}
+    with HttpMocker() as http:
+        http.post(
+            refresh,
+            HttpResponse(
+                json.dumps(
+                    {
+                        "access_token": "an-access-token",
+                        "refresh_token": "a-rotated-refresh-token",
+                        "expires_in": 1209600,
+                    }
+                )
+            ),
+        )
+        for endpoint in ("tasks", "clients"):
+            http.get(
+                HttpRequest(
+                    f"{API_URL}/v2/{endpoint}",
+                    query_params={"per_page": "2000", "updated_since": A_START_DATE},
+                    headers=oauth_headers,
+                ),
+                _list(endpoint, [_record(1)]),
+            )
+        output = read_streams(config, "tasks", "clients")
+        http.assert_number_of_calls(refresh, 1)
+    assert _ids(output, "tasks") == [1] and _ids(output, "clients") == [1]
+    control_messages = [line for line in capsys.readouterr().out.splitlines() if '"CONTROL"' in line] + [
+        json.dumps(m.control.connectorConfig.config) for m in output.get_message_iterator() if m.control is not None
+    ]
+    assert any("a-rotated-refresh-token" in message for message in control_messages)
