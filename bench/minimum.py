@@ -152,9 +152,12 @@ def _client_side(rows: list[dict[str, Any]], since: str) -> list[dict[str, Any]]
     return [r for r in rows if r["updated_at"] >= since]
 
 
-def _children(store: Store, minimum: Minimum, parents: Iterable[int], parent_name: str, since: str) -> None:
-    """One request per parent (more past 2000 children). Records: children updated since ``since``, filtered by
-    the server (``updated_since``) or, where the endpoint ignores it, on the client side."""
+def _children(
+    store: Store, minimum: Minimum, parents: Iterable[int], parent_name: str, since: Mapping[str, str]
+) -> None:
+    """One request per parent (more past 2000 children). Records: children updated since ``since[child]``, filtered
+    by the server (``updated_since``) or, where the endpoint ignores it, on the client side."""
+    parents = list(parents)
     for child, (parent, suffix) in CHILDREN.items():
         if parent != parent_name:
             continue
@@ -162,9 +165,9 @@ def _children(store: Store, minimum: Minimum, parents: Iterable[int], parent_nam
         minimum.add(endpoint, 0)
         server_side = child not in CLIENT_FILTERED
         for parent_id in parents:
-            rows = store.list(child, parent_id=parent_id, updated_since=since if server_side else None)
+            rows = store.list(child, parent_id=parent_id, updated_since=since[child] if server_side else None)
             minimum.add(endpoint, pages(len(rows)))
-            kept = rows if server_side else _client_side(rows, since)
+            kept = rows if server_side else _client_side(rows, since[child])
             minimum.records[child] = minimum.records.get(child, 0) + len(kept)
 
 
@@ -200,7 +203,7 @@ def full_sync(store: Store, config: SyncConfig, today: date) -> Minimum:
         read = _list(store, name) if name in ("invoices", "estimates", "users", "roles") else emitted
         minimum.add(f"/v2/{name}", pages(len(read)))
         if name in ("invoices", "estimates", "users"):
-            _children(store, minimum, [r["id"] for r in read], name, start)
+            _children(store, minimum, [r["id"] for r in read], name, dict.fromkeys(CHILDREN, start))
     _reports(store, minimum, config, report_windows(start, today))
     return minimum
 
@@ -226,6 +229,7 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str],
     minimum = Minimum()
     lookback = config.lookback_window_seconds
     _company(minimum)
+    child_since = {child: _minus(saved[child], lookback) for child in CHILDREN}
     for name in ENTITIES:
         since = _minus(saved[name], lookback)
         emitted = _list(store, name, since=since)
@@ -233,8 +237,7 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str],
         if name == "users":
             everyone = _list(store, "users")
             minimum.add("/v2/users", pages(len(everyone)))
-            user_since = min(saved[c] for c, (p, _s) in CHILDREN.items() if p == "users")
-            _children(store, minimum, [u["id"] for u in everyone], "users", _minus(user_since, lookback))
+            _children(store, minimum, [u["id"] for u in everyone], "users", child_since)
             continue
         if name in LIVE_STATES:
             parent_since = _minus(min(saved[name], saved[f"{name}_parent"]), lookback)
@@ -245,8 +248,7 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str],
                 live = _list(store, name, state=state)
                 minimum.add(f"/v2/{name}", pages(len(live)))
                 parents.update(r["id"] for r in live)
-            child_since = min(saved[c] for c, (p, _s) in CHILDREN.items() if p == name)
-            _children(store, minimum, sorted(parents), name, _minus(child_since, lookback))
+            _children(store, minimum, sorted(parents), name, child_since)
             continue
         minimum.add(f"/v2/{name}", pages(len(_list(store, "roles") if name == "roles" else emitted)))
     _reports(store, minimum, config, incremental_windows(config, today))

@@ -6,7 +6,8 @@ It is the Harvest sandbox (:class:`harvest_sandbox.SandboxServer`) with the benc
 JSON command line on stdin; EOF or SIGTERM stops it.
 
 Commands: ``{"cmd": "stats"}`` (records per collection), ``{"cmd": "minimum_full", "config": {...}}``,
-``{"cmd": "cursors", "config": {...}}``, ``{"cmd": "minimum_incremental", "config": {...}, "cursors": {...}}``.
+``{"cmd": "cursors", "config": {...}}``, ``{"cmd": "minimum_incremental", "config": {...}, "cursors": {...}}``,
+``{"cmd": "reset_limits"}`` (empty rate-limit windows, as if the previous sync were long ago).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def answer(server: SandboxServer, command: dict[str, Any]) -> Any:
         return minimum.full_sync(store, config, today).as_dict()
     if name == "cursors":
         return minimum.cursors(store, config)
+    if name == "reset_limits":  # a later sync starts with empty windows (the sync before it was long ago)
+        server.app.ratelimiter.reset()
+        return True
     if name == "minimum_incremental":
         return minimum.incremental_sync(store, config, command["cursors"], today).as_dict()
     raise ValueError(f"unknown command {name!r}")

@@ -1,0 +1,121 @@
+"""``python -m bench [--full] [--sizes ...] [--limited-sizes ...] [--time-scale S] [--profile SIZE] [--name NAME]``
+
+Quick by default (a couple of minutes): tiny and small unthrottled, and small rate-limited with the windows scaled
+to 1/20 (sandbox and connector budget alike). ``--full``: tiny, small, medium and large unthrottled (the large
+one profiled), and small, medium and large under Harvest's real limits (run side by side: they mostly wait),
+about 40 minutes. Results: bench/results/<name>.json, <name>.png and latest.md (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from . import report, sizes
+from .profiling import top_own
+from .suite import LIMITED, UNTHROTTLED, Case, run_case
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--full", action="store_true", help="every size, real rate limits (~40 min)")
+    parser.add_argument("--sizes", nargs="*", help="unthrottled sizes (default: quick tiny small; full: all)")
+    parser.add_argument("--limited-sizes", nargs="*", help="rate-limited sizes (default: quick small; full: s m l)")
+    parser.add_argument("--time-scale", type=float, help="rate-limit windows x this (default quick 0.05, full 1)")
+    parser.add_argument("--profile", help="profile the unthrottled full sync of this size (full: large)")
+    parser.add_argument("--workers", type=int, help="num_workers in the connector config (default: its own, 4)")
+    parser.add_argument("--mutations", type=int, default=50, help="changes between the full and incremental sync")
+    parser.add_argument("--sequential", action="store_true", help="run rate-limited cases one after the other")
+    parser.add_argument("--name", help="result file name (default: UTC timestamp)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser.parse_args(argv)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "airbyte_cdk": version("airbyte-cdk"),
+        "platform": platform.platform(),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    unthrottled = (
+        args.sizes if args.sizes is not None else list(sizes.FULL_UNTHROTTLED if args.full else sizes.QUICK_UNTHROTTLED)
+    )
+    limited = (
+        args.limited_sizes
+        if args.limited_sizes is not None
+        else list(sizes.FULL_LIMITED if args.full else sizes.QUICK_LIMITED)
+    )
+    time_scale = args.time_scale if args.time_scale is not None else (1.0 if args.full else 0.05)
+    profile_size = args.profile or ("large" if args.full else None)
+    name = args.name or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    work = args.out / "tmp" / name
+    started = time.perf_counter()
+    catalog: dict[str, Any] = {}
+
+    def log(message: str) -> None:
+        print(f"{time.perf_counter() - started:7.1f}s {message}", flush=True)
+
+    cases: list[dict[str, Any]] = []
+    for size in sorted(unthrottled, key=sizes.sort_key):
+        case = Case(size, UNTHROTTLED, mutations=args.mutations, workers=args.workers, profile=size == profile_size)
+        result = run_case(case, work / case.label, catalog, log)
+        if result["profile"]:
+            result["profile_top"] = top_own(Path(result["profile"]))
+        cases.append(result)
+    limited_cases = [
+        Case(size, LIMITED, time_scale=time_scale, mutations=args.mutations, workers=args.workers)
+        for size in sorted(limited, key=sizes.sort_key)
+    ]
+    if limited_cases:
+        if args.sequential or len(limited_cases) == 1:
+            cases += [run_case(c, work / c.label, catalog, log) for c in limited_cases]
+        else:
+            with ThreadPoolExecutor(len(limited_cases)) as pool:
+                cases += list(pool.map(lambda c: run_case(c, work / c.label, catalog, log), limited_cases))
+    result = {
+        "name": name,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "time_scale_limited": time_scale,
+        "limited_side_by_side": not args.sequential and len(limited_cases) > 1,
+        "cases": cases,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    report.write_all(result, args.out, name)
+    log(f"wrote {args.out / (name + '.json')}, {name}.png and latest.md")
+    print((args.out / "latest.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The benchmark's outputs from its JSON result: a markdown table (bench/results/latest.md) and a plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f}%"
+
+
+def markdown(result: dict[str, Any], name: str) -> str:
+    m = result["machine"]
+    lines = [
+        f"Run `{name}` ({result['finished_at']}): `{result['command']}`; {m['nproc']} cores ({m['cpu']}), "
+        f"Python {m['python']}, airbyte-cdk {m['airbyte_cdk']}; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}.",
+        "",
+        "**Connector cost, nothing throttling** (sandbox limits off, connector budget removed):",
+        "",
+        "| size | time entries | sync | records | wall s | CPU s | records/s | records/CPU s | peak RSS MB "
+        "| requests (min) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for case in result["cases"]:
+        if case["mode"] != "unthrottled":
+            continue
+        for kind in ("full", "incremental"):
+            s = case[kind]
+            r = s["requests"]
+            lines.append(
+                f"| {case['size']} | {case['time_entries']:,} | {kind} | {s['total_records']:,} | {_fmt(s['wall_s'])} "
+                f"| {_fmt(s['cpu_s'])} | {_fmt(s['records_per_s'], 0)} | {_fmt(s['records_per_cpu_s'], 0)} "
+                f"| {_fmt(s['max_rss_mb'], 0)} | {r['actual_total']:,} ({r['minimum_total']:,}) |"
+            )
+    limited = [c for c in result["cases"] if c["mode"] == "limited"]
+    if limited:
+        scale = limited[0]["time_scale"]
+        note = (
+            ""
+            if scale == 1.0
+            else f" (windows scaled x{scale:g}: 15 s -> {15 * scale:g} s, 15 min -> {900 * scale:g} s)"
+        )
+        lines += [
+            "",
+            f"**Harvest's rate limits on**{note}: wall time against the floor "
+            "`max(general / (100/15 s), reports / (100/15 min))` of the minimum requests:",
+            "",
+            "| size | sync | records | general req (min) | report req (min) | 429s | floor s | wall s | over floor |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for case in limited:
+            for kind in ("full", "incremental"):
+                s = case[kind]
+                g, rp = s["general_requests"], s["report_requests"]
+                lines.append(
+                    f"| {case['size']} | {kind} | {s['total_records']:,} | {g['actual']:,} ({g['minimum']:,}) "
+                    f"| {rp['actual']:,} ({rp['minimum']:,}) | {s['requests']['throttled_total']} "
+                    f"| {_fmt(s['floor_rate_s'])} | {_fmt(s['wall_s'])} | {_pct(s['over_floor'])} |"
+                )
+    excess_lines = []
+    for case in result["cases"]:
+        for kind in ("full", "incremental"):
+            for endpoint, extra in case[kind]["requests"]["excess"].items():
+                excess_lines.append(f"| {case['label']} | {kind} | `{endpoint}` | {extra:+d} |")
+    lines += ["", "**Requests above (or below) the minimum**, per endpoint:", ""]
+    if excess_lines:
+        lines += ["| case | sync | endpoint | actual - minimum |", "|---|---|---|---:|", *excess_lines]
+    else:
+        lines.append("none: every endpoint made exactly the minimum number of requests.")
+    differ = [
+        f"{case['label']} {kind}: " + ", ".join(f"{k} {v[0]} (truth {v[1]})" for k, v in d.items())
+        for case in result["cases"]
+        for kind in ("full", "incremental")
+        if (d := case[kind]["records_differ_from_truth"])
+    ]
+    if differ:
+        lines += ["", "Record counts that differ from the sandbox's ground truth:", "", *(f"- {d}" for d in differ)]
+    errors = [
+        f"{case['label']} {kind}: {e}"
+        for case in result["cases"]
+        for kind in ("full", "incremental")
+        for e in case[kind]["errors"]
+    ]
+    if errors:
+        lines += ["", "Errors reported by the connector:", "", *(f"- {e}" for e in errors[:20])]
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict[str, Any], path: Path) -> bool:
+    """Sync time against account size (time entries), with the rate-limit floor; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for mode, marker, label in (("limited", "o", "rate-limited"), ("unthrottled", "s", "unthrottled")):
+        cases = sorted((c for c in result["cases"] if c["mode"] == mode), key=lambda c: c["time_entries"])
+        if not cases:
+            continue
+        xs = [max(c["time_entries"], 1) for c in cases]
+        scale = cases[0]["time_scale"]
+        suffix = "" if scale == 1.0 or mode != "limited" else f" (windows x{scale:g})"
+        ax.plot(xs, [c["full"]["wall_s"] for c in cases], marker=marker, label=f"full sync, {label}{suffix}")
+        ax.plot(
+            xs,
+            [c["incremental"]["wall_s"] for c in cases],
+            marker=marker,
+            linestyle=":",
+            label=f"incremental sync, {label}{suffix}",
+        )
+        if mode == "limited":
+            ax.plot(
+                xs,
+                [c["full"]["floor_rate_s"] for c in cases],
+                color="black",
+                linestyle="--",
+                label="rate-limit floor, full sync",
+            )
+            ax.plot(
+                xs,
+                [c["incremental"]["floor_rate_s"] for c in cases],
+                color="grey",
+                linestyle="--",
+                label="rate-limit floor, incremental",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("account size (time entries)")
+    ax.set_ylabel("sync wall time (s)")
+    ax.set_title(f"source-harvest: sync time vs account size ({result['name']})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_all(result: dict[str, Any], out: Path, name: str) -> None:
+    table = markdown(result, name)
+    (out / f"{name}.md").write_text(table)
+    (out / "latest.md").write_text(table)
+    if plot(result, out / f"{name}.png"):
+        (out / "latest.png").write_bytes((out / f"{name}.png").read_bytes())

@@ -1,0 +1,149 @@
+"""Run one sync of the connector as a subprocess and measure it.
+
+The connector's stdout is read in binary lines: records are counted per stream from the line prefix (no JSON
+parsing), only STATE and TRACE lines are parsed. CPU seconds and peak memory (``ru_maxrss``) are the connector
+process's own, from ``os.wait4`` on its pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .sandbox import REPO
+
+RECORD_PREFIX = b'{"type":"RECORD"'
+STATE_PREFIX = b'{"type":"STATE"'
+TRACE_PREFIX = b'{"type":"TRACE"'
+STREAM_KEY = b'"stream":"'
+
+
+@dataclass
+class SyncRun:
+    """One connector process: what it emitted and what it cost."""
+
+    wall_s: float = 0.0
+    cpu_user_s: float = 0.0
+    cpu_system_s: float = 0.0
+    max_rss_mb: float = 0.0
+    exit_code: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    states: dict[str, Any] = field(default_factory=dict)
+    log_lines: int = 0
+
+    @property
+    def cpu_s(self) -> float:
+        return self.cpu_user_s + self.cpu_system_s
+
+    @property
+    def total_records(self) -> int:
+        return sum(self.records.values())
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("states")
+        data["cpu_s"] = round(self.cpu_s, 3)
+        data["total_records"] = self.total_records
+        data["records_per_s"] = round(self.total_records / self.wall_s, 1) if self.wall_s else None
+        data["records_per_cpu_s"] = round(self.total_records / self.cpu_s, 1) if self.cpu_s else None
+        return data
+
+
+def command(folder: Path | None, args: list[str], profile: Path | None = None) -> list[str]:
+    """The command line: the installed ``source-harvest`` for the checkout, else the same entry point on a variant."""
+    if profile is not None:
+        return [sys.executable, "-m", "bench.profiling", str(profile), str(folder or "-"), *args]
+    if folder is None:
+        return [str(Path(sys.executable).with_name("source-harvest")), *args]
+    return [sys.executable, "-m", "bench.connector", str(folder), *args]
+
+
+def run_sync(
+    workdir: Path,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    *,
+    state: list[dict[str, Any]] | None = None,
+    folder: Path | None = None,
+    profile: Path | None = None,
+    name: str = "sync",
+) -> SyncRun:
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path, catalog_path = workdir / "config.json", workdir / "catalog.json"
+    config_path.write_text(json.dumps(config))
+    catalog_path.write_text(json.dumps(catalog))
+    args = ["read", "--config", str(config_path), "--catalog", str(catalog_path)]
+    if state is not None:
+        state_path = workdir / f"{name}.state.json"
+        state_path.write_text(json.dumps(state))
+        args += ["--state", str(state_path)]
+    run = SyncRun()
+    records: Counter[bytes] = Counter()
+    with open(workdir / f"{name}.stderr", "wb") as stderr:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            command(folder, args, profile), cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(RECORD_PREFIX):
+                start = line.find(STREAM_KEY, 16) + len(STREAM_KEY)
+                records[line[start : line.find(b'"', start)]] += 1
+            elif line.startswith(STATE_PREFIX):
+                message = json.loads(line)["state"]
+                descriptor = (message.get("stream") or {}).get("stream_descriptor") or {}
+                run.states[descriptor.get("name", "")] = message
+            elif line.startswith(TRACE_PREFIX):
+                trace = json.loads(line)["trace"]
+                if trace.get("type") == "ERROR":
+                    run.errors.append(str(trace.get("error", {}).get("message", ""))[:500])
+            else:
+                run.log_lines += 1
+        _, status, usage = os.wait4(proc.pid, 0)
+        run.wall_s = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+    run.exit_code = proc.returncode
+    run.cpu_user_s, run.cpu_system_s = usage.ru_utime, usage.ru_stime
+    run.max_rss_mb = usage.ru_maxrss / 1024.0
+    run.records = {k.decode(): v for k, v in sorted(records.items())}
+    return run
+
+
+def discover_catalog(workdir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Every stream: incremental (with its default cursor) where the stream supports it, else full refresh."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "discover-config.json"
+    config_path.write_text(json.dumps(config))
+    out = subprocess.run(
+        command(None, ["discover", "--config", str(config_path)]), cwd=REPO, capture_output=True, check=True
+    )
+    catalog = next(
+        json.loads(line)["catalog"] for line in out.stdout.splitlines() if line.startswith(b'{"type":"CATALOG"')
+    )
+    streams = []
+    for stream in catalog["streams"]:
+        incremental = "incremental" in stream.get("supported_sync_modes", [])
+        streams.append(
+            {
+                "stream": stream,
+                "sync_mode": "incremental" if incremental else "full_refresh",
+                "destination_sync_mode": "append_dedup" if incremental else "overwrite",
+                "cursor_field": stream.get("default_cursor_field") or [],
+                "primary_key": stream.get("source_defined_primary_key") or [],
+            }
+        )
+    return {"streams": streams}
+
+
+def state_for_next_sync(run: SyncRun) -> list[dict[str, Any]]:
+    """The last STATE message of every stream: what the platform hands to the next sync."""
+    return [message for name, message in sorted(run.states.items()) if name]

@@ -1,0 +1,143 @@
+"""One benchmark case: a sandbox of one size, a full sync, a batch of changes, an incremental sync.
+
+Two modes:
+
+- ``unthrottled``: the sandbox's rate limits off and the connector's own budget removed (:mod:`bench.variant`):
+  the connector's own cost (CPU seconds, records per second, peak memory) and the fastest it can go;
+- ``limited``: Harvest's limits on in the sandbox and the shipped connector (its budget as shipped); with
+  ``time_scale`` below 1 both the sandbox's windows and the connector's budget are scaled (a short stand-in).
+
+Each sync is compared with the minimum requests (:mod:`bench.minimum`) and the rate-limit floor
+(:mod:`bench.floor`) of those minimum requests.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import floor
+from .runner import SyncRun, discover_catalog, run_sync, state_for_next_sync
+from .sandbox import Sandbox
+from .variant import write_variant
+
+UNTHROTTLED = "unthrottled"
+LIMITED = "limited"
+
+
+@dataclass
+class Case:
+    size: str
+    mode: str
+    time_scale: float = 1.0
+    mutations: int = 50
+    workers: int | None = None
+    profile: bool = False
+
+    @property
+    def label(self) -> str:
+        scale = "" if self.time_scale == 1.0 else f"-x{self.time_scale:g}"
+        return f"{self.size}-{self.mode}{scale}"
+
+
+def compare(actual: dict[str, Any], minimum: dict[str, int]) -> dict[str, Any]:
+    """Per endpoint: actual requests (all statuses), 429s, the minimum; and the totals."""
+    endpoints: dict[str, dict[str, int]] = {}
+    for endpoint in sorted(set(minimum) | set(actual.get("endpoints", {}))):
+        seen = actual.get("endpoints", {}).get(endpoint, {})
+        endpoints[endpoint] = {
+            "actual": int(seen.get("total", 0)),
+            "minimum": int(minimum.get(endpoint, 0)),
+            "throttled": int(seen.get("429", 0)),
+        }
+    excess = {e: v["actual"] - v["minimum"] for e, v in endpoints.items() if v["actual"] != v["minimum"]}
+    return {
+        "endpoints": endpoints,
+        "actual_total": sum(v["actual"] for v in endpoints.values()),
+        "minimum_total": sum(v["minimum"] for v in endpoints.values()),
+        "throttled_total": sum(v["throttled"] for v in endpoints.values()),
+        "excess": excess,
+    }
+
+
+def judge(run: SyncRun, requests: dict[str, Any], minimum: dict[str, Any], limits: floor.Limits) -> dict[str, Any]:
+    min_general, min_reports = floor.split(minimum["requests"])
+    act_general, act_reports = floor.split({e: v["actual"] for e, v in requests["endpoints"].items()})
+    rate = floor.rate_floor(min_general, min_reports, limits)
+    burst = floor.burst_floor(min_general, min_reports, limits)
+    missing = {s: n for s, n in minimum["records"].items() if run.records.get(s, 0) != n}
+    return {
+        **run.summary(),
+        "requests": requests,
+        "minimum_records": minimum["records"],
+        "records_differ_from_truth": {s: [run.records.get(s, 0), n] for s, n in missing.items()},
+        "general_requests": {"actual": act_general, "minimum": min_general},
+        "report_requests": {"actual": act_reports, "minimum": min_reports},
+        "floor_rate_s": round(rate, 2),
+        "floor_burst_s": round(burst, 2),
+        "floor_actual_requests_s": round(floor.rate_floor(act_general, act_reports, limits), 2),
+        "over_floor": floor.overhead(run.wall_s, rate),
+    }
+
+
+def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any = print) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    limited = case.mode == LIMITED
+    limits = floor.Limits(time_scale=case.time_scale)
+    if limited and case.time_scale == 1.0:
+        folder: Path | None = None
+    elif limited:
+        folder = write_variant(workdir / "connector", "scaled", case.time_scale)
+    else:
+        folder = write_variant(workdir / "connector", "unbudgeted")
+    started = time.perf_counter()
+    with Sandbox(case.size, rate_limits=limited, time_scale=case.time_scale, log=workdir / "sandbox.log") as sandbox:
+        extra = {"num_workers": case.workers} if case.workers else {}
+        config = sandbox.config(**extra)
+        if "catalog" not in catalog_cache:
+            catalog_cache["catalog"] = discover_catalog(workdir, config)
+        catalog = catalog_cache["catalog"]
+        stats = sandbox.ask({"cmd": "stats"})
+        log(f"[{case.label}] sandbox up in {sandbox.load_seconds:.1f}s: {stats.get('time_entries')} time entries")
+        minimum_full = sandbox.ask({"cmd": "minimum_full", "config": config})
+        sandbox.clear_requests()
+        sandbox.ask({"cmd": "reset_limits"})
+        profile = workdir / "full.prof" if case.profile else None
+        full = run_sync(workdir, config, catalog, folder=folder, profile=profile, name="full")
+        full_requests = compare(sandbox.counts(), minimum_full["requests"])
+        full_result = judge(full, full_requests, minimum_full, limits)
+        log(
+            f"[{case.label}] full: {full.total_records} records in {full.wall_s:.1f}s (cpu {full.cpu_s:.1f}s), "
+            f"{full_requests['actual_total']} requests (min {full_requests['minimum_total']}), "
+            f"{full_requests['throttled_total']} x 429, floor {full_result['floor_rate_s']:.1f}s"
+        )
+        cursors = sandbox.ask({"cmd": "cursors", "config": config})
+        changes = sandbox.mutate(case.mutations) if case.mutations else []
+        minimum_inc = sandbox.ask({"cmd": "minimum_incremental", "config": config, "cursors": cursors})
+        sandbox.clear_requests()
+        sandbox.ask({"cmd": "reset_limits"})
+        inc = run_sync(workdir, config, catalog, state=state_for_next_sync(full), folder=folder, name="incremental")
+        inc_requests = compare(sandbox.counts(), minimum_inc["requests"])
+        inc_result = judge(inc, inc_requests, minimum_inc, limits)
+        log(
+            f"[{case.label}] incremental ({len(changes)} changes): {inc.total_records} records in {inc.wall_s:.1f}s, "
+            f"{inc_requests['actual_total']} requests (min {inc_requests['minimum_total']}), "
+            f"{inc_requests['throttled_total']} x 429, floor {inc_result['floor_rate_s']:.1f}s"
+        )
+    return {
+        "size": case.size,
+        "mode": case.mode,
+        "label": case.label,
+        "time_scale": case.time_scale,
+        "connector": "shipped" if folder is None else ("budget scaled" if limited else "budget removed"),
+        "workers": case.workers or 4,
+        "dataset": stats,
+        "time_entries": stats.get("time_entries", 0),
+        "account_records": sum(stats.values()),
+        "full": full_result,
+        "incremental": {**inc_result, "mutations": len(changes)},
+        "profile": str(profile) if profile else None,
+        "case_seconds": round(time.perf_counter() - started, 1),
+    }
