@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-lifetime", type=float, default=1209600.0, help="OAuth access token lifetime (s)")
     parser.add_argument("--rotate-refresh-tokens", action="store_true")
     parser.add_argument("--dump", type=Path, help="write the dataset as JSON to this file and exit")
+    parser.add_argument("--warm", action="store_true", help="pre-encode every record before serving (for benchmarks)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         updated_since=args.updated_since,
         token_lifetime=args.token_lifetime,
         rotate_refresh_tokens=args.rotate_refresh_tokens,
-    ).start()
+    )
+    if args.warm:
+        server.store.warm()
+    server.start()
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -14,7 +14,6 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from .clock import Clock, system_clock
 from .errors import HTML, HarvestError, RouteNotFound
 from .faults import FaultRule, Faults
 from .handlers import Ctx
-from .http import Request, Response
+from .http import Envelope, Request, Response
 from .ratelimit import RateLimiter
 from .store import Dataset, Store, UpdatedSinceMode
 
@@ -161,7 +160,6 @@ class SandboxApp:
             self.config = replace(self.config, **changes)
             cfg = self.config
             self.store.updated_since_mode = cfg.updated_since
-            self.store._invalidate()
             self.auth.token_lifetime = cfg.token_lifetime
             self.auth.rotate_refresh_tokens = cfg.rotate_refresh_tokens
             limiter = self.ratelimiter
@@ -258,10 +256,17 @@ class SandboxApp:
         return None
 
     def _serialise(self, payload: Any, route: routes.Route, fault: FaultRule | None) -> Response:
-        if fault is not None and fault.name == "missing_envelope" and isinstance(payload, dict):
-            key = fault.key or next((k for k, v in payload.items() if isinstance(v, list)), None)
-            payload = {k: v for k, v in payload.items() if k != key}
-        response = Response.json(payload)
+        if isinstance(payload, Envelope):
+            if fault is not None and fault.name == "missing_envelope":
+                key = fault.key or payload.key
+                response = Response.json({k: v for k, v in payload.body.items() if k != key})
+            else:
+                response = Response.json({})
+                response.body = encode_envelope(self.store, payload)
+        else:
+            if fault is not None and fault.name == "missing_envelope" and isinstance(payload, dict) and fault.key:
+                payload = {k: v for k, v in payload.items() if k != fault.key}
+            response = Response.json(payload)
         if fault is not None and fault.name == "malformed_json":
             response.body = response.body[: max(1, len(response.body) // 2)]
         return response
@@ -304,12 +309,12 @@ class SandboxApp:
         return {"total": total, "throttled": throttled, "endpoints": per_endpoint}
 
 
+def encode_envelope(store: Store, page: Envelope) -> bytes:
+    """The envelope's bytes, records first, exactly as ``json.dumps`` would write them (compact)."""
+    records = store.encode(page.resource, page.body[page.key])
+    rest = json.dumps({k: v for k, v in page.body.items() if k != page.key}, separators=(",", ":")).encode()
+    return b'{"' + page.key.encode() + b'":' + records + b"," + rest[1:]
+
+
 def _error_response(error: HarvestError) -> Response:
     return Response(error.status, error.body_bytes(), {"Content-Type": error.content_type, **error.headers})
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-__all__ = ["Config", "SandboxApp", "json"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import reports
 from .auth import Principal, access_level
 from .errors import Forbidden, NotFound
-from .http import Request, Response
+from .http import Envelope, Request, Response
 from .pagination import Mode, paginate
 from .store import SPECS, Scope, Store, _scope_predicate
 
@@ -54,7 +54,7 @@ def _list(ctx: Ctx, resource: str, *, parent_id: int | None, mode: Mode, link_pa
             raise NotFound()
         filters = {k: v for k, v in ctx.request.query.items() if k in ctx.route.params}
         rows, ids = store.query(resource, filters, parent_id=parent_id, scope=scope)
-    return paginate(
+    body = paginate(
         rows,
         key=spec.key,
         query=ctx.request.query,
@@ -63,6 +63,7 @@ def _list(ctx: Ctx, resource: str, *, parent_id: int | None, mode: Mode, link_pa
         ids=ids,
         descending=spec.descending,
     )
+    return Envelope(body, spec.key, resource)
 
 
 def list_records(ctx: Ctx) -> Any:
@@ -119,9 +120,10 @@ def report(ctx: Ctx) -> Any:
         role=ctx.me.role,
         user_id=ctx.me.user_id,
     )
-    return paginate(
+    body = paginate(
         rows, key="results", query=ctx.request.query, link_base=ctx.request.base_url + ctx.request.path, mode="page"
     )
+    return Envelope(body, "results")
 
 
 def oauth_token(ctx: Ctx) -> Any:

@@ -65,3 +65,13 @@ class Response:
         return cls(
             status, json.dumps(payload, separators=(",", ":")).encode(), {"Content-Type": JSON, **(headers or {})}
         )
+
+
+@dataclass
+class Envelope:
+    """A list page: ``body`` is Harvest's envelope whose records sit under ``key``. ``resource`` names the stored
+    collection the records come from (their JSON encodings are cached), or None for computed rows."""
+
+    body: dict[str, Any]
+    key: str
+    resource: str | None = None

@@ -47,10 +47,11 @@ def random_changes(store: Store, n: int, *, seed: Any) -> list[Change]:
 
 
 def _pick(store: Store, name: str, rng: random.Random, where: Any = None) -> dict[str, Any] | None:
-    records = store.iter_records(name)
+    with store.lock:
+        records = list(store.collection(name).values())
     if where is not None:
         records = [r for r in records if where(r)]
-    return rng.choice(list(records)) if records else None
+    return rng.choice(records) if records else None
 
 
 def _log_time(store: Store, rng: random.Random) -> Change | None:
@@ -143,7 +144,7 @@ def _pay_invoice(store: Store, rng: random.Random) -> Change | None:
             },
             parent_id=invoice["id"],
         )
-        if store.iter_records("invoice_payments")
+        if store.collection("invoice_payments")
         else None
     )
     store.update(
@@ -158,7 +159,7 @@ def _pay_invoice(store: Store, rng: random.Random) -> Change | None:
 
 def _remind_invoice(store: Store, rng: random.Random) -> Change | None:
     invoice = _pick(store, "invoices", rng, lambda r: r["state"] in ("open", "draft"))
-    if invoice is None or not store.iter_records("invoice_messages"):
+    if invoice is None or not store.collection("invoice_messages"):
         return None
     message = store.create(
         "invoice_messages",
@@ -176,7 +177,7 @@ def _remind_invoice(store: Store, rng: random.Random) -> Change | None:
 
 def _view_estimate(store: Store, rng: random.Random) -> Change | None:
     estimate = _pick(store, "estimates", rng, lambda r: r["state"] in ("sent", "draft"))
-    if estimate is None or not store.iter_records("estimate_messages"):
+    if estimate is None or not store.collection("estimate_messages"):
         return None
     message = store.create(
         "estimate_messages",

@@ -12,10 +12,12 @@ by ``id``); time entries and expenses by ``spent_date`` then id, newest first; i
 
 from __future__ import annotations
 
+import bisect
 import copy
+import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -346,12 +348,37 @@ class Store:
             self._invalidate()
 
     def _invalidate(self) -> None:
+        """Drop every derived structure (used on load and on config changes)."""
         self.version = getattr(self, "version", 0) + 1
-        self._sorted: dict[str, Records] = {}
+        self._ascending_lists: dict[str, Records] = {}
         self._children: dict[str, dict[int, Records]] = {}
         self._derived: dict[str, dict[int, Record]] = {}
         self._managed: dict[int, frozenset[int]] = {}
         self._cache: OrderedDict[Any, tuple[Records, Ids]] = OrderedDict()
+        self._json: dict[tuple[str, int], tuple[Record, bytes]] = {}
+
+    def _changed(self, name: str, old: Record | None, new: Record | None) -> None:
+        """Keep the sorted index of ``name`` current (no re-sort) and drop what depends on it."""
+        self.version += 1
+        order = SPECS[name].order
+        ascending = self._ascending_lists.get(name)
+        if ascending is not None:
+            if old is not None:
+                index = bisect.bisect_left(ascending, order(old), key=order)
+                if index < len(ascending) and ascending[index] is old:
+                    del ascending[index]
+                else:  # pragma: no cover - the index and the collection disagree: rebuild
+                    self._ascending_lists.pop(name, None)
+            if new is not None and name in self._ascending_lists:
+                bisect.insort(ascending, new, key=order)
+        self._children.pop(name, None)
+        if name in ("user_assignments", "task_assignments", "projects", "clients"):
+            self._derived.clear()
+            self._children.pop("project_assignments", None)
+            self._ascending_lists.pop("project_assignments", None)
+        if name == "user_assignments":
+            self._managed.clear()
+        self._cache.clear()
 
     # -- time ---------------------------------------------------------------------------------------------------
     def now(self) -> str:
@@ -387,19 +414,24 @@ class Store:
         with self.lock:
             return record_id in self.collection(name)
 
-    def _sorted_records(self, name: str) -> Records:
-        cached = self._sorted.get(name)
+    def _ascending(self, name: str) -> Records:
+        """The collection sorted ascending by its list order key (kept current across mutations)."""
+        cached = self._ascending_lists.get(name)
         if cached is None:
-            spec = SPECS[name]
-            cached = sorted(self.collection(name).values(), key=spec.order, reverse=spec.descending)
-            self._sorted[name] = cached
+            cached = sorted(self.collection(name).values(), key=SPECS[name].order)
+            self._ascending_lists[name] = cached
         return cached
+
+    def _ordered(self, name: str) -> Iterable[Record]:
+        """The collection in the order the API lists it."""
+        ascending = self._ascending(name)
+        return reversed(ascending) if SPECS[name].descending else iter(ascending)
 
     def _children_of(self, name: str, parent_id: int) -> Records:
         groups = self._children.get(name)
         if groups is None:
             groups = {}
-            for record in self._sorted_records(name):
+            for record in self._ordered(name):
                 parent = self.parent_of(name, record["id"])
                 if parent is not None:
                     groups.setdefault(parent, []).append(record)
@@ -470,7 +502,7 @@ class Store:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-            base = self._children_of(name, parent_id) if parent_id is not None else self._sorted_records(name)
+            base = self._children_of(name, parent_id) if parent_id is not None else self._ordered(name)
             predicates = [_predicate(flt, value) for flt, value in criteria]
             if since is not None:
                 stamp, fraction = since
@@ -478,7 +510,13 @@ class Store:
                 predicates.append(_after(stamp, strict))
             if scope.level != "all":
                 predicates.append(_scope_predicate(spec, scope))
-            rows = [r for r in base if all(p(r) for p in predicates)] if predicates else list(base)
+            if not predicates:
+                rows = list(base)
+            elif len(predicates) == 1:
+                only = predicates[0]
+                rows = [r for r in base if only(r)]
+            else:
+                rows = [r for r in base if all(p(r) for p in predicates)]
             result = (rows, [r["id"] for r in rows])
             self._cache[key] = result
             if len(self._cache) > self.CACHE_SIZE:
@@ -607,11 +645,12 @@ class Store:
             stamp = self.now()
             record["created_at"] = (fields or {}).get("created_at", stamp)
             record["updated_at"] = (fields or {}).get("updated_at", stamp)
+            previous = bucket.get(record["id"])
             bucket[record["id"]] = record
             parent = spec.parent_of(record) if spec.parent_of else parent_id
             if spec.parent and parent is not None:
                 self.parents[name][record["id"]] = parent
-            self._invalidate()
+            self._changed(name, previous, record)
             return record
 
     def update(self, name: str, record_id: int, changes: Mapping[str, Any]) -> Record:
@@ -626,7 +665,7 @@ class Store:
             if "updated_at" not in changes:
                 record["updated_at"] = self.now()
             bucket[record_id] = record
-            self._invalidate()
+            self._changed(name, old, record)
             return record
 
     def touch_parent_free(self, name: str, record_id: int, changes: Mapping[str, Any]) -> Record:
@@ -650,15 +689,17 @@ class Store:
                     else:
                         doomed = [cid for cid, pid in self.parents[child].items() if pid == record_id]
                     for cid in doomed:
-                        self.records[child].pop(cid, None)
+                        gone = self.records[child].pop(cid, None)
                         self.parents[child].pop(cid, None)
-            self._invalidate()
+                        self._changed(child, gone, None)
+            self._changed(name, record, None)
             return record
 
     def update_company(self, changes: Mapping[str, Any]) -> Record:
         with self.lock:
             self.company.update(changes)
-            self._invalidate()
+            self.version += 1
+            self._cache.clear()
             return self.company
 
     def mutate(self, n: int = 10) -> Changes:
@@ -669,13 +710,35 @@ class Store:
             self._mutation_counter += 1
             return random_changes(self, n, seed=(self.dataset.seed, self._mutation_counter))
 
+    def encode(self, name: str | None, records: Records) -> bytes:
+        """``records`` as a JSON array, reusing each stored record's cached encoding (pages of 2000 are cheap)."""
+        if name is None or SPECS[name].derived:
+            return json.dumps(records, separators=(",", ":")).encode()
+        cache = self._json
+        parts = []
+        for record in records:
+            key = (name, record["id"])
+            hit = cache.get(key)
+            if hit is None or hit[0] is not record:
+                hit = (record, json.dumps(record, separators=(",", ":")).encode())
+                cache[key] = hit
+            parts.append(hit[1])
+        return b"[" + b",".join(parts) + b"]"
+
+    def warm(self) -> None:
+        """Pre-build the sorted indexes and every record's JSON (the first walk of ``large`` is then as fast as
+        the next ones)."""
+        with self.lock:
+            for name in COLLECTIONS:
+                self.encode(name, list(self._ordered(name)))
+
     def counts(self) -> dict[str, int]:
         with self.lock:
             return {name: len(self.collection(name)) for name in SPECS}
 
     def iter_records(self, name: str) -> Records:
         with self.lock:
-            return list(self._sorted_records(name))
+            return list(self._ordered(name))
 
 
 def _after(stamp: str, strict: bool) -> Callable[[Record], bool]:
