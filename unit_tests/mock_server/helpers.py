@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airbyte_cdk.test.mock_http import HttpMocker
+from airbyte_cdk.test.mock_http.response_builder import FieldPath
 
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse
@@ -27,9 +28,7 @@ def records_of(stream: str, ids: list[int], updated_at: str = "2024-01-10T10:00:
     return builders
 
 
-def _path(name: str) -> Any:
-    from airbyte_cdk.test.mock_http.response_builder import FieldPath
-
+def _path(name: str) -> FieldPath:
     return FieldPath(name)
 
 
@@ -53,11 +52,15 @@ def given_parents(
     return ids
 
 
-def given_invoices(http_mocker: HttpMocker, ids: list[int], updated_since: str = _EPOCH, **kwargs: Any) -> list[int]:
+def given_invoices(
+    http_mocker: HttpMocker, ids: list[int] | dict[int, str], updated_since: str = _EPOCH, **kwargs: Any
+) -> list[int]:
     return given_parents(http_mocker, "invoices", ids, updated_since, **kwargs)
 
 
-def given_estimates(http_mocker: HttpMocker, ids: list[int], updated_since: str = _EPOCH, **kwargs: Any) -> list[int]:
+def given_estimates(
+    http_mocker: HttpMocker, ids: list[int] | dict[int, str], updated_since: str = _EPOCH, **kwargs: Any
+) -> list[int]:
     return given_parents(http_mocker, "estimates", ids, updated_since, **kwargs)
 
 
@@ -69,7 +72,9 @@ def given_estimates_in_state(http_mocker: HttpMocker, state: str, ids: list[int]
     return given_parents(http_mocker, "estimates", ids, updated_since=None, state_filter=state)
 
 
-def given_users(http_mocker: HttpMocker, ids: list[int], updated_at: str = "2015-01-01T00:00:00Z") -> list[int]:
+def given_users(
+    http_mocker: HttpMocker, ids: list[int] | dict[int, str], updated_at: str = "2015-01-01T00:00:00Z"
+) -> list[int]:
     """All users, whatever their updated_at (no updated_since): children of every user are read."""
     return given_parents(http_mocker, "users", ids, updated_since=None, updated_at=updated_at)
 

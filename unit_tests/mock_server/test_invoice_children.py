@@ -1,0 +1,137 @@
+"""invoice_messages and invoice_payments: children of invoices (design decision 8).
+
+First sync: the children of EVERY invoice, including invoices last updated before the start date.
+Later syncs: the children of invoices updated since the last sync, plus open and draft invoices (a reminder or a
+payment can arrive without the invoice's updated_at moving); each invoice's children once; `parent_id` on each record.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from airbyte_cdk.test.mock_http import HttpMocker
+
+from .config import _A_START_DATE, ConfigBuilder
+from .helpers import given_children, given_invoices, given_invoices_in_state, sent_requests
+from .request_builder import HarvestRequest
+from .source import read_streams, state_for
+
+INVOICE_CHILDREN = [
+    pytest.param("invoice_messages", HarvestRequest.invoice_messages, id="invoice_messages"),
+    pytest.param("invoice_payments", HarvestRequest.invoice_payments, id="invoice_payments"),
+]
+
+_AN_INVOICE_ID = 13150403
+_AN_OLD_INVOICE_ID = 13150378  # last updated before the start date
+_AN_OPEN_INVOICE_ID = 13150500
+_A_DRAFT_INVOICE_ID = 13150600
+_A_CHILD_CURSOR = "2024-02-01T00:00:00Z"
+_A_PARENT_CURSOR = "2024-01-15T00:00:00Z"
+_THE_EPOCH = "1970-01-01T00:00:00Z"
+
+
+def _parent_ids(output: object) -> dict[int, int]:
+    return {record.record.data["id"]: record.record.data["parent_id"] for record in output.records}  # type: ignore[attr-defined]
+
+
+def _later_sync_state(stream: str, lookback_window: int = 0) -> list:  # type: ignore[type-arg]
+    return state_for(
+        stream,
+        {
+            "use_global_cursor": True,
+            "state": {"updated_at": _A_CHILD_CURSOR},
+            "lookback_window": lookback_window,
+            "parent_state": {"invoices": {"updated_at": _A_PARENT_CURSOR}},
+        },
+    )
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_first_sync_when_read_then_children_of_every_invoice_are_read_even_those_updated_before_start_date(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_invoices(http_mocker, [_AN_OLD_INVOICE_ID], updated_since=_THE_EPOCH, updated_at="2015-06-01T00:00:00Z")
+    given_children(http_mocker, stream, child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE), [11])
+
+    output = read_streams(ConfigBuilder().build(), stream)
+
+    assert _parent_ids(output) == {11: _AN_OLD_INVOICE_ID}
+    assert not output.errors
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_two_invoices_when_first_sync_then_each_child_carries_its_invoice_id_and_open_or_draft_lists_are_not_read(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_invoices(http_mocker, [_AN_INVOICE_ID, _AN_OLD_INVOICE_ID], updated_since=_THE_EPOCH)
+    given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE), [11, 12])
+    given_children(http_mocker, stream, child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE), [21])
+
+    output = read_streams(ConfigBuilder().build(), stream)
+
+    assert _parent_ids(output) == {11: _AN_INVOICE_ID, 12: _AN_INVOICE_ID, 21: _AN_OLD_INVOICE_ID}
+    assert not output.errors
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_state_when_later_sync_then_children_of_updated_open_and_draft_invoices_are_read_once_each(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    # the open list also returns the updated invoice: its children must still be read only once
+    given_invoices(http_mocker, [_AN_INVOICE_ID], updated_since="2024-01-14T23:59:00Z")
+    given_invoices_in_state(http_mocker, "open", [_AN_INVOICE_ID, _AN_OPEN_INVOICE_ID])
+    given_invoices_in_state(http_mocker, "draft", [_A_DRAFT_INVOICE_ID])
+    child_since = "2024-01-31T23:59:00Z"  # child cursor minus the 60 s lookback
+    given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(child_since), [11])
+    given_children(http_mocker, stream, child_request(_AN_OPEN_INVOICE_ID).with_updated_since(child_since), [31])
+    given_children(http_mocker, stream, child_request(_A_DRAFT_INVOICE_ID).with_updated_since(child_since), [41])
+
+    output = read_streams(ConfigBuilder().build(), stream, state=_later_sync_state(stream))
+
+    assert _parent_ids(output) == {11: _AN_INVOICE_ID, 31: _AN_OPEN_INVOICE_ID, 41: _A_DRAFT_INVOICE_ID}
+    child_paths = Counter(request.path for request in sent_requests(http_mocker) if request.path.count("/") == 4)
+    assert set(child_paths.values()) == {1}, child_paths
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_state_when_later_sync_then_paid_invoices_not_updated_since_are_not_read_again(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_invoices(http_mocker, [], updated_since="2024-01-14T23:59:00Z")
+    given_invoices_in_state(http_mocker, "open", [])
+    given_invoices_in_state(http_mocker, "draft", [])
+
+    output = read_streams(ConfigBuilder().build(), stream, state=_later_sync_state(stream))
+
+    assert output.records == []
+    assert not output.errors
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_a_sync_when_it_ends_then_state_keeps_child_cursor_and_how_far_invoices_were_read(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_invoices(
+        http_mocker, [_AN_INVOICE_ID, _AN_OLD_INVOICE_ID], updated_since=_THE_EPOCH, updated_at="2024-03-10T00:00:00Z"
+    )
+    given_children(
+        http_mocker,
+        stream,
+        child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE),
+        [11],
+        updated_at="2024-03-09T12:00:00Z",
+    )
+    given_children(
+        http_mocker,
+        stream,
+        child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE),
+        [21],
+        updated_at="2024-03-08T12:00:00Z",
+    )
+
+    output = read_streams(ConfigBuilder().build(), stream)
+
+    state = output.most_recent_state.stream_state.__dict__
+    assert state["state"] == {"updated_at": "2024-03-09T12:00:00Z"}
+    assert state["parent_state"] == {"invoices": {"updated_at": "2024-03-10T00:00:00Z"}}

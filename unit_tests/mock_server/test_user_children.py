@@ -1,0 +1,97 @@
+"""project_assignments, billable_rates and cost_rates: children of ALL users (design decision 8).
+
+Rates and assignments change without touching the user, and 1.2.x missed the children of users last updated before
+the start date, so every user is read (no `updated_since` on /v2/users) on every sync. `parent_id` is the user id.
+project_assignments filters on the server (`updated_since`); /billable_rates and /cost_rates have no such filter,
+so every rate is read and the cursor filters on the client.
+"""
+
+from __future__ import annotations
+
+import pytest
+from airbyte_cdk.test.mock_http import HttpMocker
+
+from .config import _A_START_DATE, ConfigBuilder
+from .helpers import given_children, given_users
+from .request_builder import HarvestRequest
+from .source import read_streams, state_for
+
+_A_USER_ID = 1782959
+_AN_OLD_USER_ID = 3226125  # last updated years before the start date
+_A_STATE = {"use_global_cursor": True, "state": {"updated_at": "2024-02-01T00:00:00Z"}, "lookback_window": 0}
+
+
+def _parent_ids(output: object) -> dict[int, int]:
+    return {record.record.data["id"]: record.record.data["parent_id"] for record in output.records}  # type: ignore[attr-defined]
+
+
+def test_given_two_users_when_read_project_assignments_then_assignments_of_both_carry_their_user_id(
+    http_mocker: HttpMocker,
+) -> None:
+    given_users(http_mocker, {_A_USER_ID: "2024-01-01T00:00:00Z", _AN_OLD_USER_ID: "2015-01-01T00:00:00Z"})
+    assignments = HarvestRequest.project_assignments
+    given_children(
+        http_mocker, "project_assignments", assignments(_A_USER_ID).with_updated_since(_A_START_DATE), [11, 12]
+    )
+    given_children(
+        http_mocker, "project_assignments", assignments(_AN_OLD_USER_ID).with_updated_since(_A_START_DATE), [21]
+    )
+
+    output = read_streams(ConfigBuilder().build(), "project_assignments")
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 12: _A_USER_ID, 21: _AN_OLD_USER_ID}
+    assert not output.errors
+
+
+def test_given_state_when_read_project_assignments_then_every_user_is_read_again_and_assignments_since_cursor(
+    http_mocker: HttpMocker,
+) -> None:
+    given_users(http_mocker, {_A_USER_ID: "2015-01-01T00:00:00Z", _AN_OLD_USER_ID: "2015-01-01T00:00:00Z"})
+    assignments = HarvestRequest.project_assignments
+    since = "2024-01-31T23:59:00Z"  # cursor minus the 60 s lookback
+    given_children(http_mocker, "project_assignments", assignments(_A_USER_ID).with_updated_since(since), [11])
+    given_children(http_mocker, "project_assignments", assignments(_AN_OLD_USER_ID).with_updated_since(since), [21])
+
+    output = read_streams(
+        ConfigBuilder().build(), "project_assignments", state=state_for("project_assignments", _A_STATE)
+    )
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 21: _AN_OLD_USER_ID}
+
+
+@pytest.mark.parametrize(
+    "stream, child_request",
+    [
+        pytest.param("billable_rates", HarvestRequest.billable_rates, id="billable_rates"),
+        pytest.param("cost_rates", HarvestRequest.cost_rates, id="cost_rates"),
+    ],
+)
+def test_given_two_users_when_read_rates_then_rates_of_both_are_read_without_updated_since_and_carry_user_id(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_users(http_mocker, {_A_USER_ID: "2024-01-01T00:00:00Z", _AN_OLD_USER_ID: "2015-01-01T00:00:00Z"})
+    given_children(http_mocker, stream, child_request(_A_USER_ID), [11])
+    given_children(http_mocker, stream, child_request(_AN_OLD_USER_ID), [21, 22])
+
+    output = read_streams(ConfigBuilder().build(), stream)
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 21: _AN_OLD_USER_ID, 22: _AN_OLD_USER_ID}
+
+
+@pytest.mark.parametrize(
+    "stream, child_request",
+    [
+        pytest.param("billable_rates", HarvestRequest.billable_rates, id="billable_rates"),
+        pytest.param("cost_rates", HarvestRequest.cost_rates, id="cost_rates"),
+    ],
+)
+def test_given_state_when_read_rates_then_only_rates_updated_since_the_cursor_are_emitted(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_users(http_mocker, [_A_USER_ID, _AN_OLD_USER_ID])
+    given_children(http_mocker, stream, child_request(_A_USER_ID), [11], updated_at="2023-06-01T00:00:00Z")
+    given_children(http_mocker, stream, child_request(_AN_OLD_USER_ID), [21], updated_at="2024-03-01T00:00:00Z")
+
+    output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, _A_STATE))
+
+    assert _parent_ids(output) == {21: _AN_OLD_USER_ID}
