@@ -354,3 +354,16 @@ def test_given_oauth_credentials_when_two_streams_read_then_the_token_is_refresh
         json.dumps(m.control.connectorConfig.config) for m in output.get_message_iterator() if m.control is not None
     ]
     assert any("a-rotated-refresh-token" in message for message in control_messages)
+
+
+def test_given_a_spent_refresh_token_when_read_then_the_sync_fails_with_a_config_error() -> None:
+    config = a_config(
+        credentials={"auth_type": "Client", "client_id": "a", "client_secret": "b", "refresh_token": "spent"}
+    )
+    with HttpMocker() as http:
+        http.post(
+            HttpRequest(_TOKEN_URL, body="grant_type=refresh_token&client_id=a&client_secret=b&refresh_token=spent"),
+            HttpResponse(json.dumps({"error": "invalid_grant", "error_description": "revoked"}), 400),
+        )
+        output = read_streams(config, "tasks", expecting_exception=True)
+    assert output.errors and output.errors[0].trace.error.failure_type == FailureType.config_error
