@@ -6,15 +6,17 @@ Errors are raised as :mod:`harvest_sandbox.errors` types.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from . import reports
 from .auth import Principal, access_level
-from .errors import Forbidden, NotFound
+from .errors import Forbidden, HarvestError, NotFound, Unprocessable
 from .http import Envelope, Request, Response
 from .pagination import Mode, paginate
-from .store import SPECS, Scope, Store, _scope_predicate
+from .store import SPECS, Record, Scope, Store, _scope_predicate
 
 if TYPE_CHECKING:
     from .app import SandboxApp
@@ -149,5 +151,122 @@ def accounts(ctx: Ctx) -> Any:
     }
 
 
-def method_not_allowed(ctx: Ctx) -> Response:
-    return Response.json({"message": "This sandbox only serves reads on the resource API."}, status=405)
+# -- writes -----------------------------------------------------------------------------------------------------
+#: ``<name>_id`` body fields that set an embedded object, and the collection they point at.
+REFERENCES = {
+    "client": "clients",
+    "project": "projects",
+    "task": "tasks",
+    "user": "users",
+    "expense_category": "expense_categories",
+    "estimate": "estimates",
+}
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if "json" in request.headers.get("content-type", "") or request.body.strip().startswith(b"{"):
+        parsed = request.json()
+        if not isinstance(parsed, dict):
+            raise Unprocessable("Expected a JSON object")
+        return parsed
+    fields: dict[str, Any] = {}
+    for key, value in parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True):
+        try:
+            fields[key] = json.loads(value)
+        except ValueError:
+            fields[key] = value
+    return fields
+
+
+def _mini(ref: Record, keys: Any) -> Record:
+    out: Record = {}
+    for key in keys:
+        if key == "name" and "name" not in ref:
+            out[key] = f"{ref.get('first_name', '')} {ref.get('last_name', '')}".strip()
+        else:
+            out[key] = ref.get(key)
+    return out
+
+
+def _fields(ctx: Ctx, resource: str, body: dict[str, Any], template: Record) -> dict[str, Any]:
+    """Harvest's write parameters (``project_id``, ``hours``, ...) as record fields (embedded objects)."""
+    store = ctx.store
+    fields: dict[str, Any] = {}
+    for key, value in body.items():
+        base = key[:-3] if key.endswith("_id") else None
+        if base in REFERENCES and (base in template or not template):
+            try:
+                ref = store.get(REFERENCES[base], int(value))
+            except (NotFound, TypeError, ValueError):
+                raise Unprocessable(f"{base.replace('_', ' ').capitalize()} can't be blank") from None
+            fields[base] = _mini(ref, (template.get(base) or {"id": None, "name": None}).keys())
+            if base == "project" and isinstance(template.get("client"), dict):
+                fields["client"] = _mini(store.get("clients", ref["client"]["id"]), template["client"].keys())
+        elif key in template or not template:
+            fields[key] = value
+    return fields
+
+
+def _writable_scope(ctx: Ctx, resource: str) -> Scope:
+    scope = _scope(ctx, SPECS[resource].family)
+    if scope.level != "all" and SPECS[resource].owner is None:
+        raise Forbidden(f"You do not have permission to change {resource}.")
+    return scope
+
+
+def create_record(ctx: Ctx) -> Response:
+    route = ctx.route
+    assert route.resource is not None
+    resource, parent_id = route.resource, ctx.args.get("parent_id")
+    scope = _writable_scope(ctx, resource)
+    store = ctx.store
+    with store.lock:
+        spec = SPECS[resource]
+        if parent_id is not None and spec.parent and not store.exists(spec.parent, parent_id):
+            raise NotFound()
+        candidates = (
+            store.list(resource, parent_id=parent_id) if parent_id is not None else store.iter_records(resource)
+        )
+        template = candidates[0] if candidates else next(iter(store.collection(resource).values()), {})
+        fields = _fields(ctx, resource, _body(ctx.request), template)
+        if scope.level != "all":
+            fields["user"] = _mini(
+                store.get("users", ctx.me.user_id), (template.get("user") or {"id": 0, "name": ""}).keys()
+            )
+        record = store.create(resource, fields, parent_id=parent_id if spec.parent_of is None else None)
+    location = f"{ctx.request.base_url}/api{ctx.request.path}/{record['id']}"
+    return Response.json(record, status=201, headers={"Location": location})
+
+
+def update_record(ctx: Ctx) -> Any:
+    route = ctx.route
+    assert route.resource is not None
+    resource, record_id = route.resource, ctx.args["id"]
+    scope = _writable_scope(ctx, resource)
+    store = ctx.store
+    with store.lock:
+        record = store.get(resource, record_id, parent_id=ctx.args.get("parent_id"))
+        if scope.level != "all" and not _scope_predicate(SPECS[resource], scope)(record):
+            raise NotFound()
+        fields = _fields(ctx, resource, _body(ctx.request), record)
+        fields.pop("id", None)
+        return store.update(resource, record_id, fields)
+
+
+def delete_record(ctx: Ctx) -> Any:
+    route = ctx.route
+    assert route.resource is not None
+    resource, record_id = route.resource, ctx.args["id"]
+    scope = _writable_scope(ctx, resource)
+    store = ctx.store
+    with store.lock:
+        record = store.get(resource, record_id, parent_id=ctx.args.get("parent_id"))
+        if scope.level != "all" and not _scope_predicate(SPECS[resource], scope)(record):
+            raise NotFound()
+        if resource == "clients" and (
+            store.query("projects", {"client_id": str(record_id)})[0]
+            or store.query("invoices", {"client_id": str(record_id)})[0]
+        ):
+            message = "This client is not removable. It still has projects and/or invoices."
+            raise HarvestError({"message": message}, status=422, headers={"Hint": message})
+        return store.delete(resource, record_id)

@@ -39,11 +39,20 @@ class Route:
         return ("page", "per_page", "cursor") if self.mode == "cursor" else ("page", "per_page")
 
 
+def _writes(path: str, resource: str, *, create: bool = True, update: bool = True) -> list[Route]:
+    routes = [Route("POST", f"/v2/{path}", handlers.create_record, resource)] if create else []
+    if update:
+        routes.append(Route("PATCH", f"/v2/{path}/{{id}}", handlers.update_record, resource))
+    routes.append(Route("DELETE", f"/v2/{path}/{{id}}", handlers.delete_record, resource))
+    return routes
+
+
 def _entity(path: str, resource: str, *, single: bool = True, mode: Mode | None = None) -> list[Route]:
     spec = SPECS[resource]
     routes = [Route("GET", f"/v2/{path}", handlers.list_records, resource, mode or spec.mode, spec.params)]
     if single:
         routes.append(Route("GET", f"/v2/{path}/{{id}}", handlers.get_record, resource))
+        routes.extend(_writes(path, resource))
     return routes
 
 
@@ -67,7 +76,9 @@ ROUTES: list[Route] = [
     Route("GET", "/v2/users/me/project_assignments", handlers.my_project_assignments, "project_assignments"),
     *_entity("users", "users"),
     *_child("users/{parent_id}/billable_rates", "billable_rates", single=True),
+    Route("POST", "/v2/users/{parent_id}/billable_rates", handlers.create_record, "billable_rates"),
     *_child("users/{parent_id}/cost_rates", "cost_rates", single=True),
+    Route("POST", "/v2/users/{parent_id}/cost_rates", handlers.create_record, "cost_rates"),
     *_child("users/{parent_id}/project_assignments", "project_assignments"),
     *_entity("clients", "clients"),
     *_entity("contacts", "contacts"),
@@ -75,7 +86,9 @@ ROUTES: list[Route] = [
     *_entity("tasks", "tasks"),
     *_entity("projects", "projects"),
     *_child("projects/{parent_id}/user_assignments", "user_assignments", mode="page", single=True),
+    *_writes("projects/{parent_id}/user_assignments", "user_assignments"),
     *_child("projects/{parent_id}/task_assignments", "task_assignments", mode="page", single=True),
+    *_writes("projects/{parent_id}/task_assignments", "task_assignments"),
     *_entity("user_assignments", "user_assignments", single=False),
     *_entity("task_assignments", "task_assignments", single=False),
     *_entity("time_entries", "time_entries"),
@@ -83,10 +96,13 @@ ROUTES: list[Route] = [
     *_entity("expense_categories", "expense_categories"),
     *_entity("invoices", "invoices"),
     *_child("invoices/{parent_id}/messages", "invoice_messages"),
+    *_writes("invoices/{parent_id}/messages", "invoice_messages", update=False),
     *_child("invoices/{parent_id}/payments", "invoice_payments"),
+    *_writes("invoices/{parent_id}/payments", "invoice_payments", update=False),
     *_entity("invoice_item_categories", "invoice_item_categories"),
     *_entity("estimates", "estimates"),
     *_child("estimates/{parent_id}/messages", "estimate_messages"),
+    *_writes("estimates/{parent_id}/messages", "estimate_messages", update=False),
     *_entity("estimate_item_categories", "estimate_item_categories"),
     *(
         Route("GET", f"/v2/reports/{name}", handlers.report, name, "page", reports.params_of(name))

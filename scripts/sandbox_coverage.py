@@ -81,8 +81,8 @@ def render(endpoints: list[dict[str, Any]]) -> str:
         " Do not edit. -->",
         "",
         f"The sandbox serves **{served_get} of {total_get} GET endpoints** ({served} of {len(endpoints)} operations"
-        " overall) of Harvest's OpenAPI description. Writes (POST/PATCH/DELETE) go through the control plane"
-        " (`/_sandbox/records`, `/_sandbox/mutate`) and the Python store instead; see README.md.",
+        " overall) of Harvest's OpenAPI description. Writes (POST/PATCH/DELETE) are served with light validation"
+        " (README.md, *Writes on the resource API*); the control plane and the Python store change data too.",
         "",
         "Identity host (not in the OpenAPI file), served on the same port: `POST /api/v2/oauth2/token`"
         " (grant types `authorization_code`, `refresh_token`; form or JSON body) and `GET /api/v2/accounts`.",

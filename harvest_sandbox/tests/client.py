@@ -19,13 +19,14 @@ def api(
     *,
     headers: Any = None,
     method: str = "GET",
+    json_body: Any = None,
     **params: Any,
 ) -> requests.Response:
     """``path`` is relative to the sandbox (``/v2/clients``) or an absolute URL (a followed link)."""
     url = path if path.startswith("http") else sandbox.url + path
     sent = sandbox.headers(role) if role else {"User-Agent": USER_AGENT}
     sent.update(headers or {})
-    return _SESSION.request(method, url, headers=sent, params=params or None, timeout=10)
+    return _SESSION.request(method, url, headers=sent, params=params or None, json=json_body, timeout=10)
 
 
 def walk(sandbox: SandboxServer, path: str, role: str = "administrator", **params: Any) -> list[dict[str, Any]]:

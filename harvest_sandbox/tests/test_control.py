@@ -184,3 +184,49 @@ def test_given_concurrent_requests_then_all_served(sandbox: SandboxServer) -> No
         )
 
     assert statuses == [200] * 40
+
+
+def test_given_admin_when_posting_patching_deleting_a_time_entry_then_harvest_style_answers(
+    sandbox: SandboxServer,
+) -> None:
+    project = sandbox.store.iter_records("projects")[0]
+    task = sandbox.store.list("task_assignments", parent_id=project["id"])[0]["task"]
+    body = {"project_id": project["id"], "task_id": task["id"], "spent_date": "2026-11-02", "hours": 1.5}
+
+    created = api(sandbox, "/v2/time_entries", method="POST", json_body=body)
+    record = created.json()
+    patched = api(sandbox, f"/v2/time_entries/{record['id']}", method="PATCH", json_body={"notes": "edited"})
+    deleted = api(sandbox, f"/v2/time_entries/{record['id']}", method="DELETE")
+
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"{sandbox.url}/api/v2/time_entries/{record['id']}"
+    assert record["project"]["id"] == project["id"] and record["client"]["id"] == project["client"]["id"]
+    assert record["task"] == {"id": task["id"], "name": task["name"]} and record["hours"] == 1.5
+    assert patched.status_code == 200 and patched.json()["notes"] == "edited"
+    assert deleted.status_code == 200 and deleted.json()["id"] == record["id"]
+    assert api(sandbox, f"/v2/time_entries/{record['id']}").status_code == 404
+
+
+def test_given_member_when_logging_time_then_entry_is_theirs_and_others_are_untouchable(sandbox: SandboxServer) -> None:
+    mine = api(sandbox, "/v2/time_entries", "member", method="POST", json_body={"hours": 2.0}).json()
+    other = next(e for e in sandbox.store.iter_records("time_entries") if e["user"]["id"] != sandbox.users["member"])
+
+    assert mine["user"]["id"] == sandbox.users["member"]
+    assert api(sandbox, f"/v2/time_entries/{other['id']}", "member", method="DELETE").status_code == 404
+    assert api(sandbox, "/v2/clients", "member", method="POST", json_body={"name": "x"}).status_code == 403
+
+
+def test_given_client_with_projects_when_deleting_then_422_with_hint(sandbox: SandboxServer) -> None:
+    client_id = sandbox.store.iter_records("projects")[0]["client"]["id"]
+
+    response = api(sandbox, f"/v2/clients/{client_id}", method="DELETE")
+
+    assert response.status_code == 422
+    assert response.headers["Hint"] == response.json()["message"]
+
+
+def test_given_unknown_project_when_logging_time_then_422(sandbox: SandboxServer) -> None:
+    response = api(sandbox, "/v2/time_entries", method="POST", json_body={"project_id": 1, "hours": 1})
+
+    assert response.status_code == 422
+    assert response.json() == {"message": "Project can't be blank"}
