@@ -35,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", help="profile the unthrottled full sync of this size (full: large)")
     parser.add_argument("--workers", type=int, help="num_workers in the connector config (default: its own, 4)")
     parser.add_argument("--mutations", type=int, default=50, help="changes between the full and incremental sync")
+    parser.add_argument("--connector", type=Path, help="measure this copy of manifest.yaml + components.py instead")
     parser.add_argument("--sequential", action="store_true", help="run rate-limited cases one after the other")
     parser.add_argument("--name", help="result file name (default: UTC timestamp)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -84,13 +85,27 @@ def main(argv: list[str] | None = None) -> int:
 
     cases: list[dict[str, Any]] = []
     for size in sorted(unthrottled, key=sizes.sort_key):
-        case = Case(size, UNTHROTTLED, mutations=args.mutations, workers=args.workers, profile=size == profile_size)
+        case = Case(
+            size,
+            UNTHROTTLED,
+            mutations=args.mutations,
+            workers=args.workers,
+            profile=size == profile_size,
+            connector=args.connector,
+        )
         result = run_case(case, work / case.label, catalog, log)
         if result["profile"]:
             result["profile_top"] = top_own(Path(result["profile"]))
         cases.append(result)
     limited_cases = [
-        Case(size, LIMITED, time_scale=time_scale, mutations=args.mutations, workers=args.workers)
+        Case(
+            size,
+            LIMITED,
+            time_scale=time_scale,
+            mutations=args.mutations,
+            workers=args.workers,
+            connector=args.connector,
+        )
         for size in sorted(limited, key=sizes.sort_key)
     ]
     if limited_cases:

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import floor
 from .runner import SyncRun, discover_catalog, run_sync, state_for_next_sync
-from .sandbox import Sandbox
+from .sandbox import REPO, Sandbox
 from .variant import write_variant
 
 UNTHROTTLED = "unthrottled"
@@ -35,6 +35,7 @@ class Case:
     mutations: int = 50
     workers: int | None = None
     profile: bool = False
+    connector: Path | None = None  # a scratch copy of the connector (manifest.yaml + components.py) to measure
 
     @property
     def label(self) -> str:
@@ -86,12 +87,13 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
     workdir.mkdir(parents=True, exist_ok=True)
     limited = case.mode == LIMITED
     limits = floor.Limits(time_scale=case.time_scale)
+    source = case.connector or REPO
     if limited and case.time_scale == 1.0:
-        folder: Path | None = None
+        folder = None if case.connector is None else write_variant(workdir / "connector", "shipped", source=source)
     elif limited:
-        folder = write_variant(workdir / "connector", "scaled", case.time_scale)
+        folder = write_variant(workdir / "connector", "scaled", case.time_scale, source=source)
     else:
-        folder = write_variant(workdir / "connector", "unbudgeted")
+        folder = write_variant(workdir / "connector", "unbudgeted", source=source)
     started = time.perf_counter()
     with Sandbox(case.size, rate_limits=limited, time_scale=case.time_scale, log=workdir / "sandbox.log") as sandbox:
         extra = {"num_workers": case.workers} if case.workers else {}
@@ -131,7 +133,8 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         "mode": case.mode,
         "label": case.label,
         "time_scale": case.time_scale,
-        "connector": "shipped" if folder is None else ("budget scaled" if limited else "budget removed"),
+        "connector": str(case.connector or "checkout"),
+        "budget": "shipped" if limited and case.time_scale == 1.0 else ("scaled" if limited else "removed"),
         "workers": case.workers or 4,
         "dataset": stats,
         "time_entries": stats.get("time_entries", 0),

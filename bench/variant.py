@@ -41,21 +41,23 @@ def budget_windows(manifest: dict[str, Any]) -> list[tuple[int, float, list[str]
 
 
 def load_manifest(folder: Path = REPO) -> dict[str, Any]:
+    """The manifest of a connector folder (the checkout by default) as plain data."""
     return dict(yaml.safe_load((folder / "manifest.yaml").read_text()))
 
 
-def write_variant(dest: Path, budget: str, time_scale: float = 1.0) -> Path:
-    """Write ``dest/manifest.yaml`` and ``dest/components.py``; ``budget`` is ``unbudgeted`` or ``scaled``."""
-    manifest = load_manifest()
+def write_variant(dest: Path, budget: str, time_scale: float = 1.0, source: Path = REPO) -> Path:
+    """Write ``dest/manifest.yaml`` and ``dest/components.py`` from the connector in ``source`` (the checkout, or a
+    scratch copy with a proposed change); ``budget`` is ``shipped``, ``unbudgeted`` or ``scaled``."""
+    manifest = load_manifest(source)
     if budget == "unbudgeted":
         manifest.pop("api_budget", None)
     elif budget == "scaled":
         for policy in manifest.get("api_budget", {}).get("policies", []):
             for rate in policy.get("rates", []):
                 rate["interval"] = f"PT{duration_seconds(str(rate['interval'])) * time_scale:.6f}S"
-    else:
+    elif budget != "shipped":
         raise ValueError(f"unknown budget variant {budget!r}")
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, width=200))
-    shutil.copyfile(REPO / "components.py", dest / "components.py")
+    shutil.copyfile(source / "components.py", dest / "components.py")
     return dest
