@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from airbyte_cdk.test.mock_http import HttpRequest
+from airbyte_cdk.test.mock_http.request import ANY_QUERY_PARAMS
 
 from .config import _A_TOKEN, _AN_ACCOUNT_ID
 
@@ -152,6 +153,10 @@ class HarvestRequest:
 
     def build(self) -> HttpRequest:
         return HttpRequest(self.base_url, query_params=dict(self._query) or None, headers=dict(self._headers))
+
+    def build_with_any_query(self) -> HttpRequest:
+        """Any query string on this path: ONLY for tests that assert on the queries afterwards (report windows)."""
+        return HttpRequest(self.base_url, query_params=ANY_QUERY_PARAMS, headers=dict(self._headers))
 
 
 def oauth_token_request(body: dict[str, Any], url: str = OAUTH_TOKEN_URL) -> HttpRequest:
