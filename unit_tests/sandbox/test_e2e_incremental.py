@@ -1,0 +1,259 @@
+"""Incremental syncs through `source-harvest read --state`: nothing missed, nothing re-read beyond the design.
+
+1. A first sync, then creates, updates, a delete and an update stamped in the same second as the saved cursor; the
+   second sync from the emitted state captures every created and updated record, emits no entity record outside
+   `updated_since = cursor - lookback`, requests each entity endpoint once, reads children only of updated parents
+   plus open/draft invoices and sent/draft estimates (each once), and only the report windows within the lookback.
+2. A third sync with no changes makes only those minimum requests again.
+3. State saved by Airbyte's source-harvest 1.2.x (entity, per-partition child and `{"to": ...}` report shapes)
+   continues without a gap and without a full re-read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harvest_sandbox import SandboxServer
+
+from .helpers import (
+    CHILD_STREAMS,
+    ENTITY_STREAMS,
+    WINDOWED_REPORTS,
+    Run,
+    actual_report_rows,
+    configured_catalog,
+    expected_report_rows,
+    fmt_ts,
+    parse_ts,
+    run_connector,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+_START = "2017-01-01T00:00:00Z"
+_LOOKBACK_SECONDS = 60  # the connector's default `lookback_window_seconds`
+_CHILD_PATH = re.compile(
+    r"^/v2/(invoices|estimates|users)/(\d+)/(messages|payments|project_assignments|billable_rates|cost_rates)$"
+)
+_PARENTS = ("invoices", "estimates", "users")
+_CHILD_STREAM_OF = {
+    ("invoices", "messages"): "invoice_messages",
+    ("invoices", "payments"): "invoice_payments",
+    ("estimates", "messages"): "estimate_messages",
+    ("users", "project_assignments"): "project_assignments",
+    ("users", "billable_rates"): "billable_rates",
+    ("users", "cost_rates"): "cost_rates",
+}
+
+
+def _clear_log(server: SandboxServer) -> None:
+    with server.app.lock:
+        server.app.log.clear()
+
+
+def _cursors(run: Run) -> dict[str, dict[str, Any]]:
+    return {s["stream"]["stream_descriptor"]["name"]: s["stream"]["stream_state"] for s in run.final_state()}
+
+
+def _minus_lookback(cursor: str) -> str:
+    """Where an incremental read from ``cursor`` starts: the lookback below it, never before the start date."""
+    return max(_START, fmt_ts(parse_ts(cursor) - timedelta(seconds=_LOOKBACK_SECONDS)))
+
+
+def _child_requests(server: SandboxServer) -> dict[str, Counter[int]]:
+    out: dict[str, Counter[int]] = defaultdict(Counter)
+    for request in server.requests:
+        match = _CHILD_PATH.match(request["path"])
+        if match:
+            out[_CHILD_STREAM_OF[(match.group(1), match.group(3))]][int(match.group(2))] += 1
+    return out
+
+
+def _entity_requests(server: SandboxServer, stream: str) -> list[dict[str, Any]]:
+    path = f"/v2/{stream}"
+    return [r for r in server.requests if r["path"] == path and "state" not in r["query"]]
+
+
+def _expected_parents(server: SandboxServer, parent: str, parent_cursor: str, states: tuple[str, ...]) -> set[int]:
+    since = _minus_lookback(parent_cursor)
+    return {p["id"] for p in server.store.iter_records(parent) if p["updated_at"] > since or p["state"] in states}
+
+
+def _assert_minimal_requests(server: SandboxServer, cursors: dict[str, dict[str, Any]]) -> None:
+    """The requests of an incremental sync from `cursors` are the minimum the design allows."""
+    store = server.store
+    problems: list[str] = []
+    for stream in ENTITY_STREAMS:
+        requests = _entity_requests(server, stream)
+        # invoices, estimates and users are also read as the parents of child streams: one more request each.
+        allowed = 2 if stream in _PARENTS else 1
+        if not 1 <= len(requests) <= allowed:
+            problems.append(
+                f"{stream}: {len(requests)} list requests, expected {allowed} (tiny dataset, per_page=2000)"
+            )
+        since = _minus_lookback(cursors[stream]["updated_at"])
+        if stream != "roles" and since not in {r["query"].get("updated_since") for r in requests}:
+            problems.append(f"{stream}: no request with updated_since={since} (cursor - lookback): {requests}")
+    children = _child_requests(server)
+    invoice_cursor = cursors["invoice_messages"]["parent_state"]["invoices"]["updated_at"]
+    estimate_cursor = cursors["estimate_messages"]["parent_state"]["estimates"]["updated_at"]
+    expected = {
+        "invoice_messages": _expected_parents(server, "invoices", invoice_cursor, ("open", "draft")),
+        "invoice_payments": _expected_parents(server, "invoices", invoice_cursor, ("open", "draft")),
+        "estimate_messages": _expected_parents(server, "estimates", estimate_cursor, ("sent", "draft")),
+        "project_assignments": {u["id"] for u in store.iter_records("users")},
+        "billable_rates": {u["id"] for u in store.iter_records("users")},
+        "cost_rates": {u["id"] for u in store.iter_records("users")},
+    }
+    for stream, parents in expected.items():
+        got = children.get(stream, Counter())
+        if set(got) != parents:
+            problems.append(
+                f"{stream}: children read for parents {sorted(got)}, expected {sorted(parents)} "
+                f"(extra {sorted(set(got) - parents)}, missing {sorted(parents - set(got))})"
+            )
+        twice = sorted(pid for pid, n in got.items() if n > 1)
+        if twice:
+            problems.append(f"{stream}: children of {twice} read more than once")
+    report_requests = Counter(r["path"] for r in server.requests if r["path"].startswith("/v2/reports/"))
+    for path, n in report_requests.items():
+        if path != "/v2/reports/project_budget" and n > 2:
+            problems.append(f"{path}: {n} windows read, expected at most 2 (the current one and one lookback)")
+    assert problems == [], "\n".join(problems)
+
+
+def _assert_no_reread_beyond_lookback(server: SandboxServer, run: Run, cursors: dict[str, dict[str, Any]]) -> None:
+    problems = []
+    for stream in ENTITY_STREAMS:
+        since = _minus_lookback(cursors[stream]["updated_at"])
+        allowed = {r["id"] for r in server.store.iter_records(stream) if r["updated_at"] >= since}
+        got = [r["id"] for r in run.records.get(stream, [])]
+        if set(got) != allowed or len(got) != len(set(got)):
+            problems.append(f"{stream}: emitted {sorted(got)}, expected exactly {sorted(allowed)}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_given_mutations_when_syncing_incrementally_then_changes_are_captured_with_minimal_requests(
+    harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
+) -> None:
+    config = harvest.config(replication_start_date=_START)
+    catalog = configured_catalog(discovered)
+    first = run_connector("read", workdir, config, catalog=catalog)
+    assert first.returncode == 0 and not first.trace_errors, first.describe_failure()
+    cursors = _cursors(first)
+    store = harvest.store
+
+    # Mutations. Order matters only for the same-second update, which reuses the saved cursor's exact second.
+    te_cursor = cursors["time_entries"]["updated_at"]
+    older_entry = next(t for t in store.iter_records("time_entries") if t["updated_at"] < te_cursor)
+    same_second = store.update("time_entries", older_entry["id"], {"notes": "same second", "updated_at": te_cursor})
+    new_client = store.create("clients", {"name": "E2E Incremental Client"})
+    new_entry = store.create("time_entries", {"notes": "new entry"})
+    updated_project = store.update("projects", next(iter(store.iter_records("projects")))["id"], {"notes": "edited"})
+    paid = [i for i in store.iter_records("invoices") if i["state"] == "paid"]
+    deleted_invoice = store.delete("invoices", paid[-1]["id"])
+    updated_invoice = store.update("invoices", paid[0]["id"], {"notes": "edited"})
+    new_payment = store.create("invoice_payments", {}, parent_id=updated_invoice["id"])
+    old_open = min((i for i in store.iter_records("invoices") if i["state"] == "open"), key=lambda i: i["updated_at"])
+    reminder = store.create("invoice_messages", {}, parent_id=old_open["id"])  # the invoice keeps its updated_at
+    old_sent = min((e for e in store.iter_records("estimates") if e["state"] == "sent"), key=lambda e: e["updated_at"])
+    viewed = store.create("estimate_messages", {}, parent_id=old_sent["id"])
+    user_id = next(iter(store.iter_records("users")))["id"]
+    new_rate = store.create("billable_rates", {}, parent_id=user_id)
+    _clear_log(harvest)
+
+    second = run_connector("read", workdir, config, catalog=catalog, state=first.final_state())
+
+    assert second.returncode == 0 and not second.trace_errors, second.describe_failure()
+    emitted = {stream: {r.get("id") for r in records} for stream, records in second.records.items()}
+    captured = {
+        "time_entries": {same_second["id"], new_entry["id"]},
+        "clients": {new_client["id"]},
+        "projects": {updated_project["id"]},
+        "invoices": {updated_invoice["id"]},
+        "invoice_payments": {new_payment["id"]},
+        "invoice_messages": {reminder["id"]},
+        "estimate_messages": {viewed["id"]},
+        "billable_rates": {new_rate["id"]},
+    }
+    missing = {stream: ids - emitted.get(stream, set()) for stream, ids in captured.items()}
+    assert all(not ids for ids in missing.values()), f"changes not captured: {missing}"
+    assert deleted_invoice["id"] not in emitted.get("invoices", set())
+    _assert_no_reread_beyond_lookback(harvest, second, cursors)
+    _assert_minimal_requests(harvest, cursors)
+
+    third_cursors = _cursors(second)
+    second_requests = len(harvest.requests)
+    _clear_log(harvest)
+    third = run_connector("read", workdir, config, catalog=catalog, state=second.final_state())
+
+    assert third.returncode == 0 and not third.trace_errors, third.describe_failure()
+    _assert_no_reread_beyond_lookback(harvest, third, third_cursors)
+    _assert_minimal_requests(harvest, third_cursors)
+    assert len(harvest.requests) <= second_requests
+
+
+def _legacy_state(cursor: str, report_to: str, store: Any) -> list[dict[str, Any]]:
+    """State as Airbyte's source-harvest 1.2.x saved it (shapes in /work/shared/peers.md)."""
+    states: list[dict[str, Any]] = []
+
+    def add(name: str, value: dict[str, Any]) -> None:
+        states.append({"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": value}})
+
+    for stream in ENTITY_STREAMS:
+        add(stream, {"updated_at": cursor})
+    for stream in WINDOWED_REPORTS:
+        add(stream, {"to": report_to})
+    for stream, parent in CHILD_STREAMS.items():
+        partitions = [
+            {"partition": {"id": p["id"], "parent_slice": {}}, "cursor": {"updated_at": cursor}}
+            for p in store.iter_records(parent)
+        ]
+        add(
+            stream,
+            {"states": partitions, "state": {"updated_at": cursor}, "lookback_window": 3, "use_global_cursor": False},
+        )
+    return states
+
+
+def test_given_state_saved_by_1_2_x_when_syncing_then_it_continues_without_gap_or_full_reread(
+    harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
+) -> None:
+    cursor = "2025-06-01T00:00:00Z"
+    report_to = "20251230"
+    config = harvest.config(replication_start_date=_START)
+    store = harvest.store
+
+    run = run_connector(
+        "read", workdir, config, catalog=configured_catalog(discovered), state=_legacy_state(cursor, report_to, store)
+    )
+
+    assert run.returncode == 0 and not run.trace_errors, run.describe_failure()
+    problems = []
+    for stream in (*ENTITY_STREAMS, *CHILD_STREAMS):
+        records = store.iter_records(stream)
+        must = {r["id"] for r in records if r["updated_at"] > cursor}
+        may = {r["id"] for r in records if r["updated_at"] >= _minus_lookback(cursor)}
+        if stream in CHILD_STREAMS:
+            may = {r["id"] for r in records}  # children of re-read parents may come back whole (global cursor)
+        got = {r["id"] for r in run.records.get(stream, [])}
+        if must - got:
+            problems.append(f"{stream}: gap, not emitted: {sorted(must - got)}")
+        if stream in ENTITY_STREAMS and got - may:
+            problems.append(f"{stream}: re-read before the saved cursor: {sorted(got - may)}")
+    today = datetime.now(UTC).date()
+    for stream in WINDOWED_REPORTS:
+        expected = expected_report_rows(harvest, stream, _START, today)
+        got = actual_report_rows(run.records.get(stream, []), stream)
+        after = {k for k in expected if k[1] > report_to}
+        if after - set(got):
+            problems.append(f"{stream}: report windows after the legacy `to` not read: {sorted(after - set(got))[:3]}")
+        if any(k[1] < "20250101" for k in got):
+            problems.append(f"{stream}: old windows re-read: {sorted(k for k in got if k[1] < '20250101')[:3]}")
+    assert problems == [], "\n".join(problems)
