@@ -33,7 +33,8 @@ class FakeSleep:
     def __call__(self, seconds: float) -> None:
         if seconds > 0:
             self.waits.append(seconds)
-            self._frozen.tick(seconds)
+        # even a zero-second sleep takes a moment in real life; pollers that sleep(0) must see time move
+        self._frozen.tick(max(seconds, 0.001))
 
 
 @pytest.fixture
