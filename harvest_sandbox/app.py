@@ -227,7 +227,8 @@ class SandboxApp:
             if route.host == "api" or route.pattern == "/api/v2/accounts":
                 principal = self.auth.authenticate(request.headers, request.query, need_account=route.host == "api")
                 role = principal.role
-                self.ratelimiter.check(principal.token, self.ratelimiter.bucket_for(request.path))
+                if route.host == "api":
+                    self.ratelimiter.check(principal.token, self.ratelimiter.bucket_for(request.path))
             payload = route.handler(Ctx(self, request, route, args, principal))
             response = payload if isinstance(payload, Response) else self._serialise(payload, route, fault)
         except HarvestError as error:

@@ -266,9 +266,15 @@ ADMIN_CLAIMS = [
 ]
 
 
+_DAY_TEXT: dict[date, str] = {}
+
+
 def _iso(day: date, seconds: int) -> str:
     seconds = max(0, min(seconds, 86399))
-    return f"{day.isoformat()}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
+    text = _DAY_TEXT.get(day)
+    if text is None:
+        text = _DAY_TEXT[day] = day.isoformat()
+    return f"{text}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
 
 
 class Generator:
@@ -285,36 +291,43 @@ class Generator:
         self.parents: dict[str, dict[int, int]] = {}
 
     # -- helpers -------------------------------------------------------------------------------------------------
+    def randint(self, low: int, high: int) -> int:
+        """``low <= n <= high`` from the one generator (``random()`` is C-fast; ``randint`` is not)."""
+        return low + int(self.rng.random() * (high - low + 1))
+
+    def pick(self, options: Sequence[Any]) -> Any:
+        return options[int(self.rng.random() * len(options))]
+
     def hex(self, n: int) -> str:
         return f"{self.rng.getrandbits(n * 4):0{n}x}"
 
     def token(self, n: int) -> str:
         alphabet = string.ascii_letters + string.digits + "-_"
-        return "".join(self.rng.choice(alphabet) for _ in range(n))
+        return "".join(self.pick(alphabet) for _ in range(n))
 
     def day_between(self, start: date, end: date) -> date:
         if end <= start:
             return start
-        return start + timedelta(days=self.rng.randint(0, (end - start).days))
+        return start + timedelta(days=self.randint(0, (end - start).days))
 
     def stamp(self, day: date) -> str:
         """A working-hours timestamp on ``day``, never after the anchor."""
         if day >= self.today:
-            return _iso(self.today, self.rng.randint(6 * 3600, self.now.hour * 3600 - 1))
-        return _iso(day, self.rng.randint(7 * 3600, 19 * 3600))
+            return _iso(self.today, self.randint(6 * 3600, self.now.hour * 3600 - 1))
+        return _iso(day, self.randint(7 * 3600, 19 * 3600))
 
     def later_stamp(self, created: str, p_edit: float = 0.25, max_days: int = 400) -> str:
         """``updated_at`` for a record created at ``created``: usually the same, sometimes a later edit."""
         if self.rng.random() >= p_edit:
             return created
-        day = date.fromisoformat(created[:10]) + timedelta(days=self.rng.randint(0, max_days))
+        day = date.fromisoformat(created[:10]) + timedelta(days=self.randint(0, max_days))
         stamp = self.stamp(min(day, self.today))
         return max(stamp, created)
 
     def ids(self, start: int, count: int, gap: int = 7) -> list[int]:
         out, current = [], start
         for _ in range(count):
-            current += self.rng.randint(1, gap)
+            current += self.randint(1, gap)
             out.append(current)
         return out
 
@@ -326,17 +339,16 @@ class Generator:
 
     # -- the account ---------------------------------------------------------------------------------------------
     def run(self) -> Dataset:
-        rng = self.rng
-        account_id = rng.randint(1_000_000, 9_999_999)
+        account_id = self.randint(1_000_000, 9_999_999)
         tokens = {role: f"{account_id}.pt.{self.token(86)}" for role in ("administrator", "manager", "member")}
         oauth_client_id = self.token(24)
         oauth_client_secret = self.token(86)
         refresh_token = f"{account_id}.rt.{self.token(86)}"
-        subdomain = rng.choice(COMPANY_WORDS).lower() + "-" + self.hex(4)
+        subdomain = self.pick(COMPANY_WORDS).lower() + "-" + self.hex(4)
         company = {
             "base_uri": f"https://{subdomain}.harvestapp.com",
             "full_domain": f"{subdomain}.harvestapp.com",
-            "name": f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)} (Sandbox)",
+            "name": f"{self.pick(COMPANY_WORDS)} {self.pick(COMPANY_SUFFIXES)} (Sandbox)",
             "is_active": True,
             "week_start_day": "Monday",
             "wants_timestamp_timers": False,
@@ -395,7 +407,7 @@ class Generator:
         rng, n = self.rng, self.size.users
         users: list[Record] = []
         for i in range(n):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            first, last = self.pick(FIRST_NAMES), self.pick(LAST_NAMES)
             if i == 0:
                 access = ["administrator"]
             elif i == 1:
@@ -427,16 +439,16 @@ class Generator:
                     "first_name": first,
                     "last_name": last,
                     "email": f"{first}.{last}{i}@example.com".lower(),
-                    "telephone": "" if rng.random() < 0.6 else f"+1 555 01{rng.randint(10, 99)}",
-                    "timezone": rng.choice(TIMEZONES),
+                    "telephone": "" if rng.random() < 0.6 else f"+1 555 01{self.randint(10, 99)}",
+                    "timezone": self.pick(TIMEZONES),
                     "has_access_to_all_future_projects": access[0] == "administrator",
                     "is_contractor": i >= 3 and rng.random() < 0.15,
                     "is_active": is_active,
                     "created_at": created,
                     "updated_at": created if i < 3 else self.later_stamp(created, 0.5),
-                    "weekly_capacity": rng.choice((126000, 144000, 72000)),
-                    "default_hourly_rate": float(rng.choice((75, 90, 100, 120, 150))),
-                    "cost_rate": float(rng.choice((40, 50, 60, 75))),
+                    "weekly_capacity": self.pick((126000, 144000, 72000)),
+                    "default_hourly_rate": float(self.pick((75, 90, 100, 120, 150))),
+                    "cost_rate": float(self.pick((40, 50, 60, 75))),
                     "roles": [],
                     "access_roles": access,
                     "permissions_claims": list(claims),
@@ -482,13 +494,13 @@ class Generator:
                 else self.day_between(ACCOUNT_OPENED, self.today - timedelta(days=90))
             )
             created = self.stamp(created_day)
-            currency = ("USD", "EUR", "GBP")[i] if i < 3 else rng.choice(CURRENCIES)
+            currency = ("USD", "EUR", "GBP")[i] if i < 3 else self.pick(CURRENCIES)
             clients.append(
                 {
                     "id": 0,
-                    "name": f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)} {i + 1}",
+                    "name": f"{self.pick(COMPANY_WORDS)} {self.pick(COMPANY_SUFFIXES)} {i + 1}",
                     "is_active": i < 3 or rng.random() > 0.15,
-                    "address": f"{rng.randint(1, 999)} Main St.\nSpringfield, ST {rng.randint(10000, 99999)}",
+                    "address": f"{self.randint(1, 999)} Main St.\nSpringfield, ST {self.randint(10000, 99999)}",
                     "statement_key": self.hex(32),
                     "created_at": created,
                     "updated_at": created if i < 2 else self.later_stamp(created),
@@ -502,8 +514,8 @@ class Generator:
         rng = self.rng
         contacts: list[Record] = []
         for client in self.c["clients"]:
-            for _ in range(rng.randint(1, 2)):
-                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            for _ in range(self.randint(1, 2)):
+                first, last = self.pick(FIRST_NAMES), self.pick(LAST_NAMES)
                 created = max(
                     client["created_at"],
                     self.stamp(self.day_between(date.fromisoformat(client["created_at"][:10]), self.today)),
@@ -511,12 +523,12 @@ class Generator:
                 contacts.append(
                     {
                         "id": 0,
-                        "title": rng.choice(("CEO", "CFO", "Project Lead", "Accounts Payable", "")),
+                        "title": self.pick(("CEO", "CFO", "Project Lead", "Accounts Payable", "")),
                         "first_name": first,
                         "last_name": last,
                         "email": f"{first}.{last}@client.example".lower(),
-                        "phone_office": "" if rng.random() < 0.5 else f"+44 20 7946 0{rng.randint(100, 999)}",
-                        "phone_mobile": "" if rng.random() < 0.5 else f"+1 555 02{rng.randint(10, 99)}",
+                        "phone_office": "" if rng.random() < 0.5 else f"+44 20 7946 0{self.randint(100, 999)}",
+                        "phone_mobile": "" if rng.random() < 0.5 else f"+1 555 02{self.randint(10, 99)}",
                         "fax": "",
                         "created_at": created,
                         "updated_at": self.later_stamp(created),
@@ -536,7 +548,7 @@ class Generator:
                     "id": 0,
                     "name": name,
                     "billable_by_default": rng.random() < 0.75,
-                    "default_hourly_rate": float(rng.choice((0, 90, 100, 125))),
+                    "default_hourly_rate": float(self.pick((0, 90, 100, 125))),
                     "is_default": i < 3,
                     "is_active": i < 4 or rng.random() > 0.15,
                     "created_at": created,
@@ -553,7 +565,7 @@ class Generator:
         self.project_period: dict[int, tuple[date, date]] = {}
         self.client_of: dict[int, Record] = {}
         for i in range(self.size.projects):
-            client = clients[i % len(clients)] if i < len(clients) else rng.choice(clients)
+            client = clients[i % len(clients)] if i < len(clients) else self.pick(clients)
             client_day = date.fromisoformat(client["created_at"][:10])
             start = self.day_between(
                 max(client_day, HISTORY_START - timedelta(days=30)), self.today - timedelta(days=45)
@@ -564,19 +576,19 @@ class Generator:
                 if is_active
                 else self.day_between(start + timedelta(days=30), self.today - timedelta(days=10))
             )
-            created = max(client["created_at"], self.stamp(start - timedelta(days=rng.randint(0, 20))))
+            created = max(client["created_at"], self.stamp(start - timedelta(days=self.randint(0, 20))))
             is_fixed_fee = i != 0 and rng.random() < 0.15
             has_budget = i in (0, 1) or rng.random() < 0.5
-            budget_by = rng.choice(("project", "project_cost", "task", "person")) if has_budget else "none"
+            budget_by = self.pick(("project", "project_cost", "task", "person")) if has_budget else "none"
             code = f"{client['name'][:3].upper()}-{i + 1:03d}" if rng.random() < 0.8 else None
-            name = f"{rng.choice(PROJECT_WORDS)} {start.year}"
+            name = f"{self.pick(PROJECT_WORDS)} {start.year}"
             record = {
                 "id": 0,
                 "name": name,
                 "code": code,
                 "is_active": is_active,
-                "bill_by": "none" if is_fixed_fee else rng.choice(("Project", "Tasks", "People")),
-                "budget": float(rng.choice((40, 120, 200, 500, 1000)) * (100 if budget_by == "project_cost" else 1))
+                "bill_by": "none" if is_fixed_fee else self.pick(("Project", "Tasks", "People")),
+                "budget": float(self.pick((40, 120, 200, 500, 1000)) * (100 if budget_by == "project_cost" else 1))
                 if has_budget
                 else None,
                 "budget_by": budget_by,
@@ -595,8 +607,8 @@ class Generator:
                 "client": {"id": client["id"], "name": client["name"], "currency": client["currency"]},
                 "cost_budget": None,
                 "cost_budget_include_expenses": False,
-                "hourly_rate": float(rng.choice((90, 100, 120, 150))),
-                "fee": float(rng.choice((5000, 12000, 25000))) if is_fixed_fee else None,
+                "hourly_rate": float(self.pick((90, 100, 120, 150))),
+                "fee": float(self.pick((5000, 12000, 25000))) if is_fixed_fee else None,
             }
             projects.append(record)
         self.assign_ids(projects, 14_307_000, 50)
@@ -617,7 +629,7 @@ class Generator:
         for index, project in enumerate(self.c["projects"]):
             mini = {"id": project["id"], "name": project["name"], "code": project["code"]}
             created = project["created_at"]
-            for task in rng.sample(tasks, k=min(len(tasks), rng.randint(2, 4))):
+            for task in rng.sample(tasks, k=min(len(tasks), self.randint(2, 4))):
                 stamp = self.later_stamp(created, 0.1, 5)
                 task_assignments.append(
                     {
@@ -632,8 +644,8 @@ class Generator:
                         "task": {"id": task["id"], "name": task["name"]},
                     }
                 )
-            team = set(rng.sample(range(len(users)), k=min(len(users), rng.randint(2, 5))))
-            pm = self.principal_manager if index % 3 == 0 else rng.choice(managers)
+            team = set(rng.sample(range(len(users)), k=min(len(users), self.randint(2, 5))))
+            pm = self.principal_manager if index % 3 == 0 else self.pick(managers)
             team.add(users.index(pm))
             if index % 2 == 0 or index < 3:
                 team.add(users.index(self.principal_member))
@@ -668,7 +680,7 @@ class Generator:
                 created_day = date.fromisoformat(user["created_at"][:10])
                 starts: list[date | None] = [None if rng.random() < 0.3 else created_day]
                 day = created_day
-                for _ in range(rng.randint(0, 2)):
+                for _ in range(self.randint(0, 2)):
                     day = self.day_between(day + timedelta(days=60), self.today - timedelta(days=1))
                     if day >= self.today - timedelta(days=1):
                         break
@@ -744,10 +756,9 @@ class Generator:
         return {"id": admin["id"], "name": f"{admin['first_name']} {admin['last_name']}"}
 
     def _amounts(self, items: Sequence[Record]) -> dict[str, Any]:
-        rng = self.rng
         subtotal = round(sum(item["amount"] for item in items), 2)
-        tax = rng.choice((None, None, 5.0, 10.0, 20.0))
-        discount = rng.choice((None, None, None, 10.0))
+        tax = self.pick((None, None, 5.0, 10.0, 20.0))
+        discount = self.pick((None, None, None, 10.0))
         discount_amount = round(subtotal * (discount or 0) / 100, 2)
         tax_amount = round((subtotal - discount_amount) * (tax or 0) / 100, 2)
         return {
@@ -767,18 +778,18 @@ class Generator:
         estimates: list[Record] = []
         states = ("draft", "sent", "accepted", "declined")
         for i in range(self.size.estimates):
-            client = rng.choice(clients)
+            client = self.pick(clients)
             issue = self.day_between(max(HISTORY_START, date.fromisoformat(client["created_at"][:10])), self.today)
-            state = states[i] if i < 4 else rng.choice(("draft", "sent", "sent", "accepted", "accepted", "declined"))
+            state = states[i] if i < 4 else self.pick(("draft", "sent", "sent", "accepted", "accepted", "declined"))
             items = []
-            for _ in range(rng.randint(1, 3)):
-                quantity = float(rng.randint(1, 40))
-                price = float(rng.choice((90, 100, 150, 1000)))
+            for _ in range(self.randint(1, 3)):
+                quantity = float(self.randint(1, 40))
+                price = float(self.pick((90, 100, 150, 1000)))
                 items.append(
                     {
                         "id": 0,
-                        "kind": rng.choice(kinds),
-                        "description": rng.choice(PROJECT_WORDS),
+                        "kind": self.pick(kinds),
+                        "description": self.pick(PROJECT_WORDS),
                         "quantity": quantity,
                         "unit_price": price,
                         "amount": round(quantity * price, 2),
@@ -794,9 +805,9 @@ class Generator:
                 "id": 0,
                 "client_key": self.hex(40),
                 "number": "",
-                "purchase_order": "" if rng.random() < 0.7 else str(rng.randint(1000, 9999)),
+                "purchase_order": "" if rng.random() < 0.7 else str(self.randint(1000, 9999)),
                 **self._amounts(items),
-                "subject": f"Estimate for {rng.choice(PROJECT_WORDS)}",
+                "subject": f"Estimate for {self.pick(PROJECT_WORDS)}",
                 "notes": "",
                 "state": state,
                 "issue_date": issue.isoformat(),
@@ -816,7 +827,7 @@ class Generator:
         for number, record in enumerate(estimates, start=1001):
             record["number"] = str(number)
             for item in record["line_items"]:
-                line_id += rng.randint(1, 5)
+                line_id += self.randint(1, 5)
                 item["id"] = line_id
         self.c["estimates"] = estimates
 
@@ -830,7 +841,7 @@ class Generator:
         invoices: list[Record] = []
         forced = ("draft", "open", "paid", "closed")
         for i in range(self.size.invoices):
-            client = clients[i % len(clients)] if i < len(clients) else rng.choice(clients)
+            client = clients[i % len(clients)] if i < len(clients) else self.pick(clients)
             issue = self.day_between(max(HISTORY_START, date.fromisoformat(client["created_at"][:10])), self.today)
             age = (self.today - issue).days
             if i < len(forced):
@@ -840,16 +851,16 @@ class Generator:
             else:
                 state = rng.choices(("draft", "open", "paid"), (30, 50, 20))[0]
             items = []
-            for _ in range(rng.randint(1, 4)):
-                quantity = float(rng.randint(1, 60))
-                price = float(rng.choice((90, 100, 120, 150)))
+            for _ in range(self.randint(1, 4)):
+                quantity = float(self.randint(1, 60))
+                price = float(self.pick((90, 100, 120, 150)))
                 candidates = projects_of.get(client["id"])
-                project: Record | None = rng.choice(candidates) if candidates else None
+                project: Record | None = self.pick(candidates) if candidates else None
                 items.append(
                     {
                         "id": 0,
-                        "kind": rng.choice(("Service", "Service", "Product")),
-                        "description": f"{rng.choice(TASK_NAMES)} ({issue.strftime('%B %Y')})",
+                        "kind": self.pick(("Service", "Service", "Product")),
+                        "description": f"{self.pick(TASK_NAMES)} ({issue.strftime('%B %Y')})",
                         "quantity": quantity,
                         "unit_price": price,
                         "amount": round(quantity * price, 2),
@@ -863,19 +874,19 @@ class Generator:
             amounts = self._amounts(items)
             created = self.stamp(issue)
             sent_at = self.later_stamp(created, 1.0, 2) if state != "draft" else None
-            paid_day = issue + timedelta(days=rng.randint(1, 45)) if state == "paid" else None
+            paid_day = issue + timedelta(days=self.randint(1, 45)) if state == "paid" else None
             if paid_day is not None and paid_day > self.today:
                 paid_day = self.today
             closed_at = self.later_stamp(sent_at or created, 1.0, 60) if state == "closed" else None
             paid_stamp = self.stamp(paid_day) if paid_day else None
             updated = max(s for s in (created, sent_at, closed_at, paid_stamp) if s)
-            term_days = rng.choice((0, 15, 30, 45))
-            estimate = rng.choice(accepted) if accepted and rng.random() < 0.1 else None
+            term_days = self.pick((0, 15, 30, 45))
+            estimate = self.pick(accepted) if accepted and rng.random() < 0.1 else None
             record = {
                 "id": 0,
                 "client_key": self.hex(40),
                 "number": "",
-                "purchase_order": "" if rng.random() < 0.7 else str(rng.randint(1000, 9999)),
+                "purchase_order": "" if rng.random() < 0.7 else str(self.randint(1000, 9999)),
                 **amounts,
                 "due_amount": 0.0 if state in ("paid", "closed") else amounts["amount"],
                 "subject": f"Invoice for {issue.strftime('%B %Y')}",
@@ -894,7 +905,7 @@ class Generator:
                 "created_at": created,
                 "updated_at": updated,
                 "currency": client["currency"],
-                "payment_options": rng.choice((["credit_card"], ["ach", "credit_card"], [])),
+                "payment_options": self.pick((["credit_card"], ["ach", "credit_card"], [])),
                 "client": {"id": client["id"], "name": client["name"]},
                 "estimate": {"id": estimate["id"]} if estimate else None,
                 "retainer": None,
@@ -908,7 +919,7 @@ class Generator:
             record["number"] = str(number)
         for record in invoices:
             for item in record["line_items"]:
-                line_id += rng.randint(1, 5)
+                line_id += self.randint(1, 5)
                 item["id"] = line_id
         self.c["invoices"] = invoices
         # For linking billed time and expenses: per client, issued (non-draft) invoices by issue date.
@@ -960,13 +971,13 @@ class Generator:
                 else picks[bisect.bisect_left(cum, rng.random() * cum[-1])]
             )
             ua, project, task_list, start, span = pick
-            offset = rng.randint(0, span)
+            offset = self.randint(0, span)
             key = start.toordinal() + offset
             day = day_cache.get(key)
             if day is None:
                 day = date.fromordinal(key)
                 day_cache[key] = day
-            ta = task_list[rng.randrange(len(task_list))]
+            ta = task_list[int(rng.random() * len(task_list))]
             if ua["id"] not in minis:
                 client = self.client_of[project["id"]]
                 minis[ua["id"]] = (
@@ -995,11 +1006,11 @@ class Generator:
                     "budget": ta["budget"],
                 }
             user_mini, client_mini, project_mini, ua_mini = minis[ua["id"]]
-            hours = round(rng.randint(1, 32) * 0.25 + rng.choice((0.0, 0.0, 0.03, 0.11)), 2)
+            hours = round(self.randint(1, 32) * 0.25 + self.pick((0.0, 0.0, 0.03, 0.11)), 2)
             rounded = round(-(-hours // 0.25) * 0.25, 2)
             billable = ta["billable"]
             spent = day.isoformat()
-            created = self.stamp(day + timedelta(days=rng.choice((0, 0, 0, 1, 2))))
+            created = self.stamp(day + timedelta(days=self.pick((0, 0, 0, 1, 2))))
             invoice = None
             if billable and day < recent and rng.random() < 0.7:
                 found = self._invoice_for(client_mini["id"], spent)
@@ -1013,10 +1024,10 @@ class Generator:
             external = None
             if rng.random() < 0.04:
                 external = {
-                    "id": str(rng.randint(10_000, 99_999)),
-                    "group_id": str(rng.randint(100, 999)),
-                    "account_id": str(rng.randint(100, 999)),
-                    "permalink": f"https://github.com/example/repo/issues/{rng.randint(1, 999)}",
+                    "id": str(self.randint(10_000, 99_999)),
+                    "group_id": str(self.randint(100, 999)),
+                    "account_id": str(self.randint(100, 999)),
+                    "permalink": f"https://github.com/example/repo/issues/{self.randint(1, 999)}",
                     "service": "github.com",
                     "service_icon_url": "https://proxy.harvestfiles.com/production_harvestapp_public/uploads/platform_icons/github.com.png",
                 }
@@ -1033,7 +1044,7 @@ class Generator:
                     "hours": hours,
                     "hours_without_timer": hours,
                     "rounded_hours": rounded,
-                    "notes": NOTES[rng.randrange(len(NOTES))],
+                    "notes": NOTES[int(rng.random() * len(NOTES))],
                     "created_at": created,
                     "updated_at": created if running else self.later_stamp(created, 0.15, 60),
                     "is_locked": closed,
@@ -1071,11 +1082,11 @@ class Generator:
         entries: list[Record] = []
         recent = self.today - timedelta(days=45)
         for i in range(self.size.expenses):
-            ua, project, _, start, span = picks[i % len(picks)] if i < len(picks) and i < 6 else rng.choice(picks)
-            day = start + timedelta(days=rng.randint(0, span))
-            category = rng.choice(categories)
+            ua, project, _, start, span = picks[i % len(picks)] if i < len(picks) and i < 6 else self.pick(picks)
+            day = start + timedelta(days=self.randint(0, span))
+            category = self.pick(categories)
             if category["unit_price"]:
-                units = float(rng.randint(10, 300))
+                units = float(self.randint(10, 300))
                 total = round(units * category["unit_price"], 2)
             else:
                 units = 1.0
@@ -1088,11 +1099,11 @@ class Generator:
                 if found is not None:
                     invoice = {"id": found["id"], "number": found["number"]}
             closed = invoice is not None or (day < recent and rng.random() < 0.3)
-            created = self.stamp(day + timedelta(days=rng.choice((0, 1, 3))))
+            created = self.stamp(day + timedelta(days=self.pick((0, 1, 3))))
             entries.append(
                 {
                     "id": 0,
-                    "notes": rng.choice(("Taxi to client", "Team lunch", "Hotel", "Software license", "Mileage", "")),
+                    "notes": self.pick(("Taxi to client", "Team lunch", "Hotel", "Software license", "Mileage", "")),
                     "total_cost": total,
                     "units": units,
                     "is_closed": closed,
@@ -1108,7 +1119,7 @@ class Generator:
                     "receipt": {
                         "url": f"https://example.harvestapp.com/expenses/receipt/{self.hex(8)}",
                         "file_name": "receipt.pdf",
-                        "file_size": rng.randint(10_000, 900_000),
+                        "file_size": self.randint(10_000, 900_000),
                         "content_type": "application/pdf",
                     }
                     if rng.random() < 0.4
@@ -1250,7 +1261,7 @@ class Generator:
             "paid_date": day,
             "recorded_by": f"{self.principal_admin['first_name']} {self.principal_admin['last_name']}",
             "recorded_by_email": self.principal_admin["email"],
-            "notes": rng.choice(("", "Paid by check", "Bank transfer")),
+            "notes": self.pick(("", "Paid by check", "Bank transfer")),
             "transaction_id": self.hex(12) if gateway else None,
             "created_at": stamp,
             "updated_at": stamp,

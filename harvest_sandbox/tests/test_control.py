@@ -54,7 +54,8 @@ def test_given_mutate_batch_then_every_change_is_visible(sandbox: SandboxServer)
     changes = sandbox.store.mutate(n=30)
 
     assert len(changes) >= 20
-    for change in changes:
+    last = {(change.resource, change.id): change for change in changes}
+    for change in last.values():
         exists = sandbox.store.exists(change.resource, change.id)
         assert exists is (change.op != "delete")
         if change.op != "delete":
