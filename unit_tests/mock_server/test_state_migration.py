@@ -1,0 +1,163 @@
+"""State saved by Airbyte's source-harvest 1.2.x continues incrementally (design decision 11, shapes in peers.md):
+the next requests start from it (no full re-read) and nothing after it is skipped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airbyte_cdk.test.mock_http import HttpMocker
+from freezegun import freeze_time
+
+from .config import ConfigBuilder
+from .helpers import given_children, given_invoices, given_invoices_in_state, given_users, records_of
+from .request_builder import HarvestRequest
+from .response_builder import HarvestRecord, HarvestResponse
+from .source import read_streams, state_for
+
+_A_LEGACY_CURSOR = "2024-01-02T10:00:00Z"
+_LEGACY_CURSOR_MINUS_LOOKBACK = "2024-01-02T09:59:00Z"
+
+
+# ---- entity streams: {"updated_at": ...} ----------------------------------------------------------------------------
+@pytest.mark.parametrize("stream", ["clients", "time_entries", "invoices", "users"])
+def test_given_a_1_2_x_entity_state_when_read_then_updated_since_continues_from_it(
+    stream: str, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK).build(),
+        HarvestResponse.of(stream).with_records(records_of(stream, [1], updated_at="2024-02-01T00:00:00Z")).build(),
+    )
+
+    output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, {"updated_at": _A_LEGACY_CURSOR}))
+
+    assert len(output.records) == 1
+    assert output.most_recent_state.stream_state.__dict__ == {"updated_at": "2024-02-01T00:00:00Z"}
+
+
+# ---- reports: {"to": "YYYYMMDD"} ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "legacy_to, first_window",
+    [
+        pytest.param("20241230", ("20240315", "20250314"), id="to-inside-the-current-window"),
+        pytest.param("20240101", ("20230315", "20240314"), id="to-inside-the-previous-window"),
+        pytest.param("20240315", ("20240315", "20250314"), id="to-on-a-window-start"),
+    ],
+)
+def test_given_a_1_2_x_report_state_when_read_then_the_window_containing_its_to_is_read_and_every_later_one(
+    legacy_to: str, first_window: tuple[str, str], http_mocker: HttpMocker
+) -> None:
+    windows = [first_window] if first_window[0] == "20240315" else [first_window, ("20240315", "20250314")]
+    for from_, to in windows:
+        http_mocker.get(
+            HarvestRequest.report("time/clients").with_window(from_, to).with_include_fixed_fee(True).build(),
+            HarvestResponse.of("time_clients").with_record(HarvestRecord.of("time_clients")).build(),
+        )
+
+    with freeze_time("2025-01-10T12:00:00Z"):
+        output = read_streams(
+            ConfigBuilder().with_start_date("2021-03-15T00:00:00Z").build(),
+            "time_clients",
+            state=state_for("time_clients", {"to": legacy_to}),
+        )
+
+    assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == windows
+    assert output.most_recent_state.stream_state.__dict__ == {"from": "20240315"}
+
+
+# ---- substreams: the CDK's per-partition state -----------------------------------------------------------------------
+def _per_partition_state(parent_ids_and_cursors: dict[int, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "states": [
+            {"partition": {"id": parent_id, "parent_slice": {}}, "cursor": {"updated_at": cursor}}
+            for parent_id, cursor in parent_ids_and_cursors.items()
+        ],
+        "state": {"updated_at": max(parent_ids_and_cursors.values())},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({}, id="states-and-state"),
+        pytest.param({"lookback_window": 0, "use_global_cursor": False}, id="with-lookback-and-use_global_cursor"),
+    ],
+)
+@pytest.mark.parametrize(
+    "stream, child_request",
+    [
+        pytest.param("invoice_messages", HarvestRequest.invoice_messages, id="invoice_messages"),
+        pytest.param("invoice_payments", HarvestRequest.invoice_payments, id="invoice_payments"),
+    ],
+)
+def test_given_a_1_2_x_per_partition_invoice_child_state_when_read_then_only_changed_and_open_invoices_are_read(
+    stream: str, child_request: Any, extra: dict[str, Any], http_mocker: HttpMocker
+) -> None:
+    legacy = _per_partition_state({100: "2023-11-01T00:00:00Z", 200: _A_LEGACY_CURSOR}, **extra)
+    given_invoices(http_mocker, [300], updated_since=_LEGACY_CURSOR_MINUS_LOOKBACK)
+    given_invoices_in_state(http_mocker, "open", [200])
+    given_invoices_in_state(http_mocker, "draft", [])
+    given_children(http_mocker, stream, child_request(300).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK), [31])
+    given_children(http_mocker, stream, child_request(200).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK), [21])
+
+    output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, legacy))
+
+    assert sorted(record.record.data["id"] for record in output.records) == [21, 31]
+    assert not output.errors
+
+
+def test_given_a_1_2_x_per_partition_estimate_messages_state_when_read_then_it_continues_from_its_newest_cursor(
+    http_mocker: HttpMocker,
+) -> None:
+    legacy = _per_partition_state({100: "2023-11-01T00:00:00Z", 200: _A_LEGACY_CURSOR})
+    http_mocker.get(
+        HarvestRequest.estimates().with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK).build(),
+        HarvestResponse.of("estimates").with_records(records_of("estimates", [300])).build(),
+    )
+    for state in ("sent", "draft"):
+        http_mocker.get(HarvestRequest.estimates().with_state(state).build(), HarvestResponse.of("estimates").build())
+    given_children(
+        http_mocker,
+        "estimate_messages",
+        HarvestRequest.estimate_messages(300).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK),
+        [31],
+    )
+
+    output = read_streams(ConfigBuilder().build(), "estimate_messages", state=state_for("estimate_messages", legacy))
+
+    assert [record.record.data["id"] for record in output.records] == [31]
+
+
+@pytest.mark.parametrize(
+    "stream, child_request, server_side_filter",
+    [
+        pytest.param("project_assignments", HarvestRequest.project_assignments, True, id="project_assignments"),
+        pytest.param("billable_rates", HarvestRequest.billable_rates, False, id="billable_rates"),
+        pytest.param("cost_rates", HarvestRequest.cost_rates, False, id="cost_rates"),
+    ],
+)
+def test_given_a_1_2_x_per_partition_user_child_state_when_read_then_children_since_its_newest_cursor_are_kept(
+    stream: str, child_request: Any, server_side_filter: bool, http_mocker: HttpMocker
+) -> None:
+    legacy = _per_partition_state({100: "2023-11-01T00:00:00Z", 200: _A_LEGACY_CURSOR})
+    given_users(http_mocker, [100, 200])
+    for user_id in (100, 200):
+        request = child_request(user_id)
+        if server_side_filter:
+            request = request.with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK)
+        http_mocker.get(
+            request.build(),
+            HarvestResponse.of(stream)
+            .with_records(records_of(stream, [user_id + 1], updated_at="2024-03-01T00:00:00Z"))
+            .with_records(records_of(stream, [user_id + 2], updated_at="2023-06-01T00:00:00Z"))
+            .build(),
+        )
+
+    output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, legacy))
+
+    emitted = sorted(record.record.data["id"] for record in output.records)
+    if server_side_filter:  # the server filtered; whatever it returns is kept
+        assert emitted == [101, 102, 201, 202]
+    else:  # read everything, keep what changed since the newest legacy cursor
+        assert emitted == [101, 201]
