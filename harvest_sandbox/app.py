@@ -12,7 +12,6 @@ import json
 import threading
 import time
 import traceback
-from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -77,6 +76,10 @@ class LoggedRequest:
 
 
 class SandboxApp:
+    store: Store
+    auth: Auth
+    ratelimiter: RateLimiter
+
     def __init__(
         self,
         *,
@@ -96,7 +99,6 @@ class SandboxApp:
         self.faults = Faults()
         self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
-        self.counts: Counter[str] = Counter()
         self.errors: list[str] = []
         self._load(load_dataset(seed, dataset))
 
@@ -104,7 +106,12 @@ class SandboxApp:
     def _load(self, dataset: Dataset) -> None:
         self.dataset = dataset
         cfg = self.config
-        self.store = Store(dataset, clock=self.clock, updated_since_mode=cfg.updated_since)
+        if hasattr(self, "store"):  # keep the Store object: callers may hold a reference to it
+            self.store.clock = self.clock
+            self.store.updated_since_mode = cfg.updated_since
+            self.store.load(dataset)
+        else:
+            self.store = Store(dataset, clock=self.clock, updated_since_mode=cfg.updated_since)
         self.auth = Auth(
             account_id=dataset.account_id,
             tokens=dataset.tokens,  # type: ignore[arg-type]
@@ -134,7 +141,6 @@ class SandboxApp:
             self.config = replace(self.initial_config)
             self.faults.clear()
             self.log.clear()
-            self.counts.clear()
             self.errors.clear()
             self._load(self.dataset)
 
@@ -144,7 +150,6 @@ class SandboxApp:
             self.dataset_name = dataset or self.dataset_name
             self.faults.clear()
             self.log.clear()
-            self.counts.clear()
             self._load(load_dataset(seed, self.dataset_name))
 
     def configure(self, **changes: Any) -> Config:
@@ -224,7 +229,7 @@ class SandboxApp:
             if early is not None:
                 return self._record(request, endpoint, early, role, fault)
             principal = None
-            if route.host == "api" or route.pattern == "/api/v2/accounts":
+            if route.auth:
                 principal = self.auth.authenticate(request.headers, request.query, need_account=route.host == "api")
                 role = principal.role
                 if route.host == "api":
@@ -290,8 +295,6 @@ class SandboxApp:
             self.log.append(entry)
             if len(self.log) > 100_000:
                 del self.log[:50_000]
-            self.counts[f"{request.method} {endpoint}"] += 1
-            self.counts[f"{request.method} {endpoint} {status}"] += 1
         return response
 
     def request_log(self) -> list[dict[str, Any]]:

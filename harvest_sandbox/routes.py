@@ -28,6 +28,7 @@ class Route:
     mode: Mode = "page"
     params: tuple[str, ...] = ()
     host: Host = "api"
+    auth: bool = True
     regex: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -68,7 +69,7 @@ def _child(path: str, resource: str, *, mode: Mode | None = None, single: bool =
 
 ROUTES: list[Route] = [
     # identity host (id.getharvest.com), served on the same port
-    Route("POST", "/api/v2/oauth2/token", handlers.oauth_token, host="id"),
+    Route("POST", "/api/v2/oauth2/token", handlers.oauth_token, host="id", auth=False),
     Route("GET", "/api/v2/accounts", handlers.accounts, host="id"),
     # resource API
     Route("GET", "/v2/company", handlers.company),
