@@ -163,7 +163,7 @@ def print_how_to_query(db_path: Path) -> None:
         f"  .venv-demo/bin/python -c \"import duckdb; print(duckdb.connect('{db_path}', read_only=True)"
         ".sql('SELECT count(*) FROM time_entries'))\""
     )
-    print(f'  duckdb -readonly {db_path} "SHOW TABLES"      # with the duckdb CLI installed')
+    print(f'  duckdb -readonly {db_path} "SHOW TABLES"      # the DuckDB CLI: pip install duckdb-cli')
 
 
 def write_summary(path: Path | None, summary: dict[str, Any]) -> None:
@@ -206,6 +206,10 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         check_connection(source)
         streams = selected_streams(source, args.streams)
         print(f"Connector {connector}: check OK, {len(streams)} streams -> {db_path}")
+        print(
+            f"replication_start_date {args.start_date}: the sandbox's time tracking starts in 2019; records last "
+            "changed before the start date are not synced (Airbyte's start-date semantics)."
+        )
 
         with open_duckdb_cache(db_path) as cache:
             full = run_sync(source, cache, label="full sync", streams=streams)
@@ -227,6 +231,11 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
             if any(change.get("op") == "delete" for change in changes):
                 print("(Deleted records stay in DuckDB: Harvest's API reports no deletions, so no sync can see them.)")
             print_section("API requests served by the sandbox")
+            print(
+                "Harvest allows 100 requests per 15 s (reports: 100 per 15 min); the connector stays under both. "
+                "Child streams\n(messages, payments, per-user rates) cost one request per parent: that is where "
+                "a sync's time goes.\n"
+            )
             print(
                 f"full sync (and check): {requests_full.total:,}, incremental sync: "
                 f"{requests_incremental.total:,}, throttled (429): {requests_all.throttled:,}\n"
