@@ -160,8 +160,8 @@ def print_how_to_query(db_path: Path) -> None:
     print(f"\nDuckDB file: {db_path}")
     print("Query it yourself, for example:")
     print(
-        f"  .venv-demo/bin/python -c \"import duckdb; print(duckdb.connect('{db_path}', read_only=True)"
-        ".sql('SELECT count(*) FROM time_entries'))\""
+        f"  .venv-demo/bin/python -c \"import duckdb; con = duckdb.connect('{db_path}', read_only=True); "
+        "con.sql('SELECT count(*) FROM time_entries').show()\""
     )
     print(f'  duckdb -readonly {db_path} "SHOW TABLES"      # the DuckDB CLI: pip install duckdb-cli')
 

@@ -294,7 +294,7 @@ def test_given_a_config_when_make_sync_runs_twice_then_the_second_sync_is_increm
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     summary_path = tmp_path / "summary.json"
-    sync = ("--config", str(config_path), "--data-dir", str(tmp_path), "--streams", "users,time_entries,time_clients",
+    sync = ("--config", str(config_path), "--data-dir", str(tmp_path), "--streams", "users,time_entries",
             "--summary-json", str(summary_path))  # fmt: skip
 
     run_demo_command(*sync)
