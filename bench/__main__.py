@@ -1,7 +1,7 @@
 """``python -m bench [--full] [--sizes ...] [--limited-sizes ...] [--time-scale S] [--profile SIZE] [--name NAME]``
 
 Quick by default (a couple of minutes): tiny and small unthrottled, and small rate-limited with the windows scaled
-to 1/20 (sandbox and connector budget alike). ``--full``: tiny, small, medium and large unthrottled (the large
+to 1/4 (sandbox and connector budget alike: 15 s -> 3.75 s). ``--full``: tiny, small, medium and large unthrottled (the large
 one profiled), and small, medium and large under Harvest's real limits (run side by side: they mostly wait),
 about 40 minutes. Results: bench/results/<name>.json, <name>.png and latest.md (see bench/README.md).
 """
@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="every size, real rate limits (~40 min)")
     parser.add_argument("--sizes", nargs="*", help="unthrottled sizes (default: quick tiny small; full: all)")
     parser.add_argument("--limited-sizes", nargs="*", help="rate-limited sizes (default: quick small; full: s m l)")
-    parser.add_argument("--time-scale", type=float, help="rate-limit windows x this (default quick 0.05, full 1)")
+    parser.add_argument("--time-scale", type=float, help="rate-limit windows x this (default quick 0.25, full 1)")
     parser.add_argument("--profile", help="profile the unthrottled full sync of this size (full: large)")
     parser.add_argument("--workers", type=int, help="num_workers in the connector config (default: its own, 4)")
     parser.add_argument("--mutations", type=int, default=50, help="changes between the full and incremental sync")
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.limited_sizes is not None
         else list(sizes.FULL_LIMITED if args.full else sizes.QUICK_LIMITED)
     )
-    time_scale = args.time_scale if args.time_scale is not None else (1.0 if args.full else 0.05)
+    time_scale = args.time_scale if args.time_scale is not None else (1.0 if args.full else 0.25)
     profile_size = args.profile or ("large" if args.full else None)
     name = args.name or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = args.out / "tmp" / name

@@ -48,10 +48,13 @@ def markdown(result: dict[str, Any], name: str) -> str:
         )
         lines += [
             "",
-            f"**Harvest's rate limits on**{note}: wall time against the floor "
-            "`max(general / (100/15 s), reports / (100/15 min))` of the minimum requests:",
+            f"**Harvest's rate limits on**{note}: wall time against the floor of the minimum requests. Floor: the "
+            "earliest start of the last request, `(ceil(n/100) - 1) x window` per bucket (100 per 15 s general, "
+            "100 per 15 min reports); the sustained-rate figure `max(n / (100/15 s), reports / (100/15 min))` in "
+            "brackets:",
             "",
-            "| size | sync | records | general req (min) | report req (min) | 429s | floor s | wall s | over floor |",
+            "| size | sync | records | general req (min) | report req (min) | 429s | floor s (rate) | wall s "
+            "| over floor (rate) |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for case in limited:
@@ -61,7 +64,8 @@ def markdown(result: dict[str, Any], name: str) -> str:
                 lines.append(
                     f"| {case['size']} | {kind} | {s['total_records']:,} | {g['actual']:,} ({g['minimum']:,}) "
                     f"| {rp['actual']:,} ({rp['minimum']:,}) | {s['requests']['throttled_total']} "
-                    f"| {_fmt(s['floor_rate_s'])} | {_fmt(s['wall_s'])} | {_pct(s['over_floor'])} |"
+                    f"| {_fmt(s['floor_burst_s'])} ({_fmt(s['floor_rate_s'])}) | {_fmt(s['wall_s'])} "
+                    f"| {_pct(s['over_floor'])} ({_pct(s['over_rate_floor'])}) |"
                 )
     excess_lines = []
     for case in result["cases"]:

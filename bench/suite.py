@@ -79,7 +79,8 @@ def judge(run: SyncRun, requests: dict[str, Any], minimum: dict[str, Any], limit
         "floor_rate_s": round(rate, 2),
         "floor_burst_s": round(burst, 2),
         "floor_actual_requests_s": round(floor.rate_floor(act_general, act_reports, limits), 2),
-        "over_floor": floor.overhead(run.wall_s, rate),
+        "over_floor": floor.overhead(run.wall_s, burst),
+        "over_rate_floor": floor.overhead(run.wall_s, rate),
     }
 
 
@@ -113,7 +114,7 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         log(
             f"[{case.label}] full: {full.total_records} records in {full.wall_s:.1f}s (cpu {full.cpu_s:.1f}s), "
             f"{full_requests['actual_total']} requests (min {full_requests['minimum_total']}), "
-            f"{full_requests['throttled_total']} x 429, floor {full_result['floor_rate_s']:.1f}s"
+            f"{full_requests['throttled_total']} x 429, floor {full_result['floor_burst_s']:.1f}s"
         )
         cursors = sandbox.ask({"cmd": "cursors", "config": config})
         changes = sandbox.mutate(case.mutations) if case.mutations else []
@@ -126,7 +127,7 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         log(
             f"[{case.label}] incremental ({len(changes)} changes): {inc.total_records} records in {inc.wall_s:.1f}s, "
             f"{inc_requests['actual_total']} requests (min {inc_requests['minimum_total']}), "
-            f"{inc_requests['throttled_total']} x 429, floor {inc_result['floor_rate_s']:.1f}s"
+            f"{inc_requests['throttled_total']} x 429, floor {inc_result['floor_burst_s']:.1f}s"
         )
     return {
         "size": case.size,
