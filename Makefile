@@ -61,3 +61,16 @@ sync: venv demo-venv
 
 clean:
 	rm -rf $(VENV) .venv-demo .mypy_cache .ruff_cache build dist .tmp
+
+## The benchmark (bench/README.md): syncs against the sandbox, compared with Harvest's rate-limit floor and the
+## minimum number of requests. Quick by default (about 2 minutes); FULL=1 runs every size up to the large dataset
+## (~200k time entries) under Harvest's real limits (about 40 minutes). Extra options: BENCH_ARGS="--help".
+FULL ?=
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench: venv $(BENCH_STAMP)
+	$(BIN)/python -m bench $(if $(FULL),--full) $(BENCH_ARGS)
