@@ -30,6 +30,8 @@ class SyncRun:
     """One connector process: what it emitted and what it cost."""
 
     wall_s: float = 0.0
+    started_at: float = 0.0  # epoch seconds (the sandbox logs requests in epoch seconds too)
+    ended_at: float = 0.0
     cpu_user_s: float = 0.0
     cpu_system_s: float = 0.0
     max_rss_mb: float = 0.0
@@ -50,6 +52,8 @@ class SyncRun:
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("states")
+        data.pop("started_at")
+        data.pop("ended_at")
         data["cpu_s"] = round(self.cpu_s, 3)
         data["total_records"] = self.total_records
         data["records_per_s"] = round(self.total_records / self.wall_s, 1) if self.wall_s else None
@@ -89,6 +93,7 @@ def run_sync(
     records: Counter[bytes] = Counter()
     with open(workdir / f"{name}.stderr", "wb") as stderr:
         started = time.perf_counter()
+        run.started_at = time.time()
         proc = subprocess.Popen(
             command(folder, args, profile), cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
         )
@@ -109,6 +114,7 @@ def run_sync(
                 run.log_lines += 1
         _, status, usage = os.wait4(proc.pid, 0)
         run.wall_s = time.perf_counter() - started
+        run.ended_at = time.time()
         proc.returncode = os.waitstatus_to_exitcode(status)
         proc.stdout.close()
     run.exit_code = proc.returncode

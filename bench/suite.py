@@ -13,6 +13,7 @@ Each sync is compared with the minimum requests (:mod:`bench.minimum`) and the r
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,28 @@ def compare(actual: dict[str, Any], minimum: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def timeline(run: SyncRun, log: list[dict[str, Any]], limits: floor.Limits) -> dict[str, Any]:
+    """Where the wall time went: start-up (process start to first request), the request phase, the tail (last
+    request to exit); general requests per general window from the first request, and the longest pause."""
+    stamps = sorted(float(entry["at"]) for entry in log)
+    general = sorted(float(entry["at"]) for entry in log if not floor.is_report(str(entry.get("path", ""))))
+    if not stamps:
+        return {}
+    span = limits.general_span
+    per_window: dict[int, int] = {}
+    for stamp in general:
+        index = int((stamp - stamps[0]) // span)
+        per_window[index] = per_window.get(index, 0) + 1
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    return {
+        "startup_s": round(stamps[0] - run.started_at, 2),
+        "requests_s": round(stamps[-1] - stamps[0], 2),
+        "tail_s": round(run.ended_at - stamps[-1], 2),
+        "requests_per_general_window": [per_window.get(i, 0) for i in range(max(per_window) + 1)],
+        "longest_pause_s": round(max(gaps, default=0.0), 2),
+    }
+
+
 def judge(run: SyncRun, requests: dict[str, Any], minimum: dict[str, Any], limits: floor.Limits) -> dict[str, Any]:
     min_general, min_reports = floor.split(minimum["requests"])
     act_general, act_reports = floor.split({e: v["actual"] for e, v in requests["endpoints"].items()})
@@ -107,10 +130,10 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         minimum_full = sandbox.ask({"cmd": "minimum_full", "config": config})
         sandbox.clear_requests()
         sandbox.ask({"cmd": "reset_limits"})
-        profile = workdir / "full.prof" if case.profile else None
-        full = run_sync(workdir, config, catalog, folder=folder, profile=profile, name="full")
+        full = run_sync(workdir, config, catalog, folder=folder, name="full")
         full_requests = compare(sandbox.counts(), minimum_full["requests"])
         full_result = judge(full, full_requests, minimum_full, limits)
+        full_result["timeline"] = timeline(full, sandbox.requests(), limits)
         log(
             f"[{case.label}] full: {full.total_records} records in {full.wall_s:.1f}s (cpu {full.cpu_s:.1f}s), "
             f"{full_requests['actual_total']} requests (min {full_requests['minimum_total']}), "
@@ -124,11 +147,18 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         inc = run_sync(workdir, config, catalog, state=state_for_next_sync(full), folder=folder, name="incremental")
         inc_requests = compare(sandbox.counts(), minimum_inc["requests"])
         inc_result = judge(inc, inc_requests, minimum_inc, limits)
+        inc_result["timeline"] = timeline(inc, sandbox.requests(), limits)
         log(
             f"[{case.label}] incremental ({len(changes)} changes): {inc.total_records} records in {inc.wall_s:.1f}s, "
             f"{inc_requests['actual_total']} requests (min {inc_requests['minimum_total']}), "
             f"{inc_requests['throttled_total']} x 429, floor {inc_result['floor_burst_s']:.1f}s"
         )
+        profile = None
+        if case.profile:  # a separate full sync under the profiler (its own figures are inflated, not reported)
+            profile = workdir / "full.prof"
+            sandbox.ask({"cmd": "reset_limits"})
+            profiled = run_sync(workdir, config, catalog, folder=folder, profile=profile, name="profiled")
+            log(f"[{case.label}] profiled full sync: {profiled.wall_s:.1f}s (cpu {profiled.cpu_s:.1f}s) -> {profile}")
     return {
         "size": case.size,
         "mode": case.mode,
