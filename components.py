@@ -6,11 +6,10 @@ unit tests and the `source-harvest` command fall back to the plain `components` 
 None of them makes an HTTP call of its own.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass
 from typing import Any
@@ -165,14 +164,28 @@ class HarvestErrorHandler(DefaultErrorHandler):
     `error_message` (it names the stream and the role or feature it needs).
 
     Example: a 403 on /v2/users matched by `{http_codes: [403], action: IGNORE, error_message: "users: ..."}`
-        -> ErrorResolution(IGNORE) and a WARNING log "users: Harvest answered 403 Forbidden; ..."
+        -> ErrorResolution(IGNORE) and a WARNING log "users: Harvest answered 403 Forbidden; ..." (once per message)
     """
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._warned: set[str] = set()
+        self._warned_lock = threading.Lock()
 
     def interpret_response(self, response_or_exception: requests.Response | Exception | None) -> ErrorResolution:
         resolution = super().interpret_response(response_or_exception)
         if resolution.response_action == ResponseAction.IGNORE and resolution.error_message:
-            LOGGER.warning(resolution.error_message)
+            self._warn_once(resolution.error_message)
         return resolution
+
+    def _warn_once(self, message: str) -> None:
+        # One handler serves one stream (or one child stream's parent read): a forbidden report is asked once per
+        # window, but the reader needs to be told once.
+        with self._warned_lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        LOGGER.warning(message)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -190,17 +203,23 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
 
     Example: updated read -> ids 1, 2; open read -> ids 2, 3   => partitions {"id": 1}, {"id": 2}, {"id": 3}
              first sync: updated read -> ids 1, 2, 3, 4          => the open/draft reads are never requested
+
+    With `skip_extra_reads_on_first_sync: false` every read is always made, e.g. users: every user (403 for a
+    Member) plus the current user (/v2/users/me, readable by every role), so a Member still gets their own rates.
     """
 
     router: SubstreamPartitionRouter
     config: Config
     parameters: InitVar[Mapping[str, Any]]
     first_read_start: str = "1970-01-01T00:00:00Z"
+    skip_extra_reads_on_first_sync: bool = True
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         first = self.router.parent_stream_configs[0]
         # Built from the child's saved `parent_state`; without one, the parent cursor sits at its start datetime.
-        self._is_first_sync = _is_unsaved_cursor(first.stream.cursor.state, self.first_read_start)
+        self._is_first_sync = self.skip_extra_reads_on_first_sync and _is_unsaved_cursor(
+            first.stream.cursor.state, self.first_read_start
+        )
         self._first_read_only = SubstreamPartitionRouter(
             parent_stream_configs=[first], config=self.config, parameters=parameters
         )

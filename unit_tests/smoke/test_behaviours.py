@@ -220,6 +220,7 @@ def test_given_state_when_invoice_children_read_then_updated_and_open_and_draft_
 def test_given_users_when_rates_read_then_children_of_all_users_are_read_and_filtered_by_the_cursor() -> None:
     with HttpMocker() as http:
         http.get(_request("users", per_page="2000"), _list("users", [_record(1, "2001-01-01T00:00:00Z"), _record(2)]))
+        http.get(HttpRequest(f"{API_URL}/v2/users/me", headers=_HEADERS), HttpResponse(json.dumps(_record(2))))
         http.get(
             _request("users/1/billable_rates", per_page="2000"),
             _list("billable_rates", [_record(11, "2023-01-01T00:00:00Z"), _record(12, "2024-05-01T00:00:00Z")]),
@@ -367,3 +368,14 @@ def test_given_a_spent_refresh_token_when_read_then_the_sync_fails_with_a_config
         )
         output = read_streams(config, "tasks", expecting_exception=True)
     assert output.errors and output.errors[0].trace.error.failure_type == FailureType.config_error
+
+
+def test_given_a_member_when_rates_read_then_the_current_users_rates_are_synced_with_one_warning() -> None:
+    with HttpMocker() as http:
+        http.get(_request("users", per_page="2000"), _error(403, {"message": "Forbidden"}))
+        http.get(HttpRequest(f"{API_URL}/v2/users/me", headers=_HEADERS), HttpResponse(json.dumps(_record(9))))
+        http.get(_request("users/9/cost_rates", per_page="2000"), _list("cost_rates", [_record(91)]))
+        output = read_streams(a_config(), "cost_rates")
+    assert {r.record.data["id"]: r.record.data["parent_id"] for r in output.records} == {91: 9}
+    warnings = [m.log.message for m in output.logs if m.log.level == Level.WARN]
+    assert len(warnings) == 1 and warnings[0].startswith("cost_rates: Harvest answered 403 Forbidden")
