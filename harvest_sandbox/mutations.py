@@ -47,11 +47,17 @@ def random_changes(store: Store, n: int, *, seed: Any) -> list[Change]:
 
 
 def _pick(store: Store, name: str, rng: random.Random, where: Any = None) -> dict[str, Any] | None:
+    """A random record (satisfying ``where``) without scanning 200k records: sample the sorted index first."""
     with store.lock:
-        records = list(store.collection(name).values())
-    if where is not None:
-        records = [r for r in records if where(r)]
-    return rng.choice(records) if records else None
+        records = store._ascending(name)
+        if not records:
+            return None
+        for _ in range(64):
+            record = records[int(rng.random() * len(records))]
+            if where is None or where(record):
+                return record
+        matching = [r for r in records if where(r)]
+        return matching[int(rng.random() * len(matching))] if matching else None
 
 
 def _log_time(store: Store, rng: random.Random) -> Change | None:

@@ -356,6 +356,14 @@ class Store:
         self._managed: dict[int, frozenset[int]] = {}
         self._cache: OrderedDict[Any, tuple[Records, Ids]] = OrderedDict()
         self._json: dict[tuple[str, int], tuple[Record, bytes]] = {}
+        self._top_ids: dict[str, int] = {}
+
+    def _top_id(self, name: str) -> int:
+        """The highest id ever allocated in a stored collection (0 if empty): ids are never reused."""
+        top = self._top_ids.get(name)
+        if top is None:
+            top = self._top_ids[name] = max(self.records[name], default=0)
+        return top
 
     def _changed(self, name: str, old: Record | None, new: Record | None) -> None:
         """Keep the sorted index of ``name`` current (no re-sort) and drop what depends on it."""
@@ -637,11 +645,14 @@ class Store:
                     raise ValueError(f"{name} needs a parent_id ({spec.parent})")
                 if parent_id not in self.records[spec.parent]:
                     raise NotFound()
+            top = self._top_id(name)
             candidates = self._children_of(name, parent_id) if parent_id is not None else []
-            template = candidates[0] if candidates else (max(bucket.values(), key=_by_id) if bucket else {})
+            newest = bucket.get(top) or (max(bucket.values(), key=_by_id) if bucket else {})
+            template = candidates[0] if candidates else newest
             record = copy.deepcopy(template)
             record.update(copy.deepcopy(dict(fields or {})))
-            record["id"] = int(fields["id"]) if fields and "id" in fields else (max(bucket, default=0) + 1)
+            record["id"] = int(fields["id"]) if fields and "id" in fields else top + 1
+            self._top_ids[name] = max(top, record["id"])
             stamp = self.now()
             record["created_at"] = (fields or {}).get("created_at", stamp)
             record["updated_at"] = (fields or {}).get("updated_at", stamp)
@@ -667,12 +678,6 @@ class Store:
             bucket[record_id] = record
             self._changed(name, old, record)
             return record
-
-    def touch_parent_free(self, name: str, record_id: int, changes: Mapping[str, Any]) -> Record:
-        """Like :meth:`update` but keeps ``updated_at`` (Harvest does this for some derived fields)."""
-        with self.lock:
-            old = self.get(name, record_id)
-            return self.update(name, record_id, {**changes, "updated_at": old["updated_at"]})
 
     def delete(self, name: str, record_id: int) -> Record:
         """Hard-delete a record (Harvest keeps no tombstones) and the children that hang off it."""

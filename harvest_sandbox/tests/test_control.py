@@ -231,3 +231,12 @@ def test_given_unknown_project_when_logging_time_then_422(sandbox: SandboxServer
 
     assert response.status_code == 422
     assert response.json() == {"message": "Project can't be blank"}
+
+
+def test_given_newest_record_deleted_when_creating_then_its_id_is_not_reused(sandbox: SandboxServer) -> None:
+    newest = max(sandbox.store.iter_records("clients"), key=lambda c: c["id"])
+    sandbox.store.delete("clients", newest["id"])
+
+    created = sandbox.store.create("clients", {"name": "After the delete"})
+
+    assert created["id"] > newest["id"]
