@@ -290,8 +290,11 @@ class HarvestLegacyChildStateMigration(StateMigration):
         pass
 
     def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
-        if not stream_state or stream_state.get("use_global_cursor") is True:
+        if not stream_state:
             return False
+        if stream_state.get("use_global_cursor") is True:
+            # 1.2.x switched to a global cursor past 10,000 parents, but never saved how far parents were read.
+            return bool(self.parent_stream) and "parent_state" not in stream_state and "state" in stream_state
         return "states" in stream_state or (
             "state" not in stream_state and isinstance(stream_state.get(self.cursor_field), str)
         )

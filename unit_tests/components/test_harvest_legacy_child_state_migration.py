@@ -46,3 +46,11 @@ def test_given_this_connectors_own_state_or_none_then_nothing_is_migrated() -> N
 
 def test_given_per_partition_state_without_cursor_values_then_the_state_is_dropped() -> None:
     assert _migration().migrate({"states": []}) == {}
+
+
+def test_given_a_1_2_x_global_state_without_parent_state_then_the_parent_state_is_added() -> None:
+    legacy = {"use_global_cursor": True, "state": {"updated_at": "2024-05-01T00:00:00Z"}, "lookback_window": 3}
+    migration = _migration("estimates")
+    assert migration.should_migrate(legacy)
+    assert migration.migrate(legacy)["parent_state"] == {"estimates": {"updated_at": "2024-05-01T00:00:00Z"}}
+    assert not _migration().should_migrate(legacy)  # no incremental parent: the state is already this connector's
