@@ -346,6 +346,7 @@ class Store:
             self._last_stamp = dataset.anchor
             self._mutation_counter = 0
             self._invalidate()
+            self._top_ids = {name: max(bucket, default=0) for name, bucket in self.records.items()}
 
     def _invalidate(self) -> None:
         """Drop every derived structure (used on load and on config changes)."""
@@ -356,14 +357,10 @@ class Store:
         self._managed: dict[int, frozenset[int]] = {}
         self._cache: OrderedDict[Any, tuple[Records, Ids]] = OrderedDict()
         self._json: dict[tuple[str, int], tuple[Record, bytes]] = {}
-        self._top_ids: dict[str, int] = {}
 
     def _top_id(self, name: str) -> int:
         """The highest id ever allocated in a stored collection (0 if empty): ids are never reused."""
-        top = self._top_ids.get(name)
-        if top is None:
-            top = self._top_ids[name] = max(self.records[name], default=0)
-        return top
+        return self._top_ids[name]
 
     def _changed(self, name: str, old: Record | None, new: Record | None) -> None:
         """Keep the sorted index of ``name`` current (no re-sort) and drop what depends on it."""
