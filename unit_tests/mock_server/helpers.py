@@ -8,7 +8,7 @@ from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.mock_http.response_builder import FieldPath
 
 from .request_builder import HarvestRequest
-from .response_builder import HarvestRecord, HarvestResponse
+from .response_builder import HarvestRecord, HarvestResponse, json_response
 
 _EPOCH = "1970-01-01T00:00:00Z"
 
@@ -35,21 +35,26 @@ def _path(name: str) -> FieldPath:
 def given_parents(
     http_mocker: HttpMocker,
     parent: str,
-    ids: list[int],
+    ids: list[int] | dict[int, str],
     updated_since: str | None = _EPOCH,
     state_filter: str | None = None,
     updated_at: str = "2024-01-10T10:00:00Z",
 ) -> list[int]:
-    """Mocks one page of `parent` (invoices, estimates, users) holding `ids`, as the connector asks for it."""
+    """Mocks one page of `parent` (invoices, estimates, users) holding `ids`, as the connector asks for it.
+
+    `ids` is a list (all updated at `updated_at`) or a mapping id -> updated_at.
+    """
     request = HarvestRequest.endpoint(parent)
     if updated_since is not None:
         request = request.with_updated_since(updated_since)
     if state_filter is not None:
         request = request.with_state(state_filter)
-    http_mocker.get(
-        request.build(), HarvestResponse.of(parent).with_records(records_of(parent, ids, updated_at)).build()
-    )
-    return ids
+    updated = ids if isinstance(ids, dict) else dict.fromkeys(ids, updated_at)
+    response = HarvestResponse.of(parent)
+    for parent_id, parent_updated_at in updated.items():
+        response = response.with_records(records_of(parent, [parent_id], parent_updated_at))
+    http_mocker.get(request.build(), response.build())
+    return list(updated)
 
 
 def given_invoices(
@@ -73,10 +78,23 @@ def given_estimates_in_state(http_mocker: HttpMocker, state: str, ids: list[int]
 
 
 def given_users(
-    http_mocker: HttpMocker, ids: list[int] | dict[int, str], updated_at: str = "2015-01-01T00:00:00Z"
+    http_mocker: HttpMocker,
+    ids: list[int] | dict[int, str],
+    updated_at: str = "2015-01-01T00:00:00Z",
+    current_user_id: int | None = None,
 ) -> list[int]:
-    """All users, whatever their updated_at (no updated_since): children of every user are read."""
-    return given_parents(http_mocker, "users", ids, updated_since=None, updated_at=updated_at)
+    """All users, whatever their updated_at (no updated_since), plus the current user (/v2/users/me, by default the
+    first of them): the parents of the user children."""
+    parent_ids = given_parents(http_mocker, "users", ids, updated_since=None, updated_at=updated_at)
+    given_current_user(http_mocker, current_user_id if current_user_id is not None else parent_ids[0])
+    return parent_ids
+
+
+def given_current_user(http_mocker: HttpMocker, user_id: int) -> int:
+    """GET /v2/users/me: the token's own user, a bare User object, readable by every role."""
+    user = HarvestRecord.of("users").with_id(user_id).build()
+    http_mocker.get(HarvestRequest.users_me().build(), json_response(user))
+    return user_id
 
 
 def given_children(

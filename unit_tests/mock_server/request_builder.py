@@ -61,6 +61,13 @@ class HarvestRequest:
     def users(cls) -> HarvestRequest:
         return cls("users")
 
+    @classmethod
+    def users_me(cls) -> HarvestRequest:
+        """GET /v2/users/me: one bare object, no paging parameters."""
+        request = cls("users/me")
+        request._query = {}
+        return request
+
     # ---- children -------------------------------------------------------------------------------------------------
     @classmethod
     def invoice_messages(cls, invoice_id: int) -> HarvestRequest:

@@ -1,7 +1,9 @@
 """project_assignments, billable_rates and cost_rates: children of ALL users (design decision 8).
 
 Rates and assignments change without touching the user, and 1.2.x missed the children of users last updated before
-the start date, so every user is read (no `updated_since` on /v2/users) on every sync. `parent_id` is the user id.
+the start date, so every user is read (no `updated_since` on /v2/users) on every sync, plus the current user
+(/v2/users/me, readable by every role: a Member who gets 403 on /v2/users still gets their own rates); each user's
+children once. `parent_id` is the user id.
 project_assignments filters on the server (`updated_since`); /billable_rates and /cost_rates have no such filter,
 so every rate is read and the cursor filters on the client.
 """
@@ -9,11 +11,13 @@ so every rate is read and the cursor filters on the client.
 from __future__ import annotations
 
 import pytest
+from airbyte_cdk.models import Level
 from airbyte_cdk.test.mock_http import HttpMocker
 
 from .config import _A_START_DATE, ConfigBuilder
-from .helpers import given_children, given_users
+from .helpers import given_children, given_current_user, given_users, sent_requests
 from .request_builder import HarvestRequest
+from .response_builder import ErrorResponse
 from .source import read_streams, state_for
 
 _A_USER_ID = 1782959
@@ -95,3 +99,32 @@ def test_given_state_when_read_rates_then_only_rates_updated_since_the_cursor_ar
     output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, _A_STATE))
 
     assert _parent_ids(output) == {21: _AN_OLD_USER_ID}
+
+
+def test_given_the_current_user_is_also_listed_when_read_then_their_children_are_read_once(
+    http_mocker: HttpMocker,
+) -> None:
+    given_users(http_mocker, [_A_USER_ID, _AN_OLD_USER_ID], current_user_id=_AN_OLD_USER_ID)
+    given_children(http_mocker, "cost_rates", HarvestRequest.cost_rates(_A_USER_ID), [11])
+    given_children(http_mocker, "cost_rates", HarvestRequest.cost_rates(_AN_OLD_USER_ID), [21])
+
+    output = read_streams(ConfigBuilder().build(), "cost_rates")
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 21: _AN_OLD_USER_ID}
+    child_reads = [request.path for request in sent_requests(http_mocker) if request.path.endswith("/cost_rates")]
+    assert sorted(child_reads) == sorted(set(child_reads))
+
+
+def test_given_a_member_who_cannot_list_users_when_read_rates_then_their_own_rates_are_read_with_a_warning(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.get(HarvestRequest.users().build(), ErrorResponse.with_status(403))
+    given_current_user(http_mocker, _A_USER_ID)
+    given_children(http_mocker, "billable_rates", HarvestRequest.billable_rates(_A_USER_ID), [11, 12])
+
+    output = read_streams(ConfigBuilder().build(), "billable_rates")
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 12: _A_USER_ID}
+    assert not output.errors
+    warnings = [m.log.message for m in output.logs if m.log.level == Level.WARN and "403" in m.log.message]
+    assert warnings and "current user" in warnings[0], warnings

@@ -1,0 +1,143 @@
+"""The Connector Builder can run this manifest: its `test_read` handler, with components.py injected the way the
+Builder injects it (`__injected_components_py` + its md5), returns pages and records for an entity stream and for a
+child stream. Requests are answered by HttpMocker; the handler is the CDK's own (airbyte_cdk.connector_builder)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airbyte_cdk.connector_builder.main import handle_request
+from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
+from airbyte_cdk.utils.yaml_loader import safe_load_yaml  # type: ignore[attr-defined]
+
+_CONNECTOR_DIR = Path(__file__).resolve().parent.parent
+_A_TOKEN = "a-personal-access-token"
+_AN_ACCOUNT_ID = "1234567"
+_A_START_DATE = "2021-01-01T00:00:00Z"
+_HEADERS = {"Authorization": f"Bearer {_A_TOKEN}", "Harvest-Account-Id": _AN_ACCOUNT_ID}
+_API = "https://api.harvestapp.com/v2"
+_TEMPLATES = Path(__file__).resolve().parent / "resource" / "http" / "response"
+
+
+@pytest.fixture(autouse=True)
+def builder_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The Builder runs injected code only where unsafe code is enabled, in a process where components.py was never
+    imported: other tests' imports are hidden during the test and the Builder's own registration removed after."""
+    monkeypatch.setenv("AIRBYTE_ENABLE_UNSAFE_CODE", "true")
+    registered = {name: module for name, module in sys.modules.items() if _is_components_module(name)}
+    for name in registered:
+        del sys.modules[name]
+    yield
+    for name in [name for name in sys.modules if _is_components_module(name)]:
+        del sys.modules[name]
+    sys.modules.update(registered)
+
+
+def _is_components_module(name: str) -> bool:
+    return name == "components" or name.startswith("source_declarative_manifest")
+
+
+def _builder_config(**test_read_limits: int) -> dict[str, Any]:
+    components = (_CONNECTOR_DIR / "components.py").read_text()
+    with (_CONNECTOR_DIR / "manifest.yaml").open() as manifest_file:
+        manifest = safe_load_yaml(manifest_file)
+    return {
+        "credentials": {"auth_type": "Token", "api_token": _A_TOKEN},
+        "account_id": _AN_ACCOUNT_ID,
+        "replication_start_date": _A_START_DATE,
+        "__command": "test_read",
+        "__injected_declarative_manifest": manifest,
+        "__injected_components_py": components,
+        "__injected_components_py_checksums": {"md5": hashlib.md5(components.encode()).hexdigest()},
+        "__test_read_config": {"max_records": 100, "max_pages_per_slice": 5, "max_slices": 5, **test_read_limits},
+    }
+
+
+def _test_read(stream: str, tmp_path: Path) -> dict[str, Any]:
+    config_path, catalog_path = tmp_path / "config.json", tmp_path / "catalog.json"
+    config_path.write_text(json.dumps(_builder_config()))
+    catalog_path.write_text(
+        json.dumps(
+            {
+                "streams": [
+                    {
+                        "stream": {"name": stream, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+                        "sync_mode": "full_refresh",
+                        "destination_sync_mode": "overwrite",
+                    }
+                ]
+            }
+        )
+    )
+    answer = json.loads(handle_request(["read", "--config", str(config_path), "--catalog", str(catalog_path)]))
+    assert answer["type"] == "RECORD", answer
+    return answer["record"]["data"]  # type: ignore[no-any-return]
+
+
+def _page(key: str, records: list[dict[str, Any]], next_link: str | None = None) -> HttpResponse:
+    body = json.loads((_TEMPLATES / f"{key}.json").read_text())
+    body[key] = records
+    body["links"]["next"] = next_link
+    return HttpResponse(json.dumps(body), 200)
+
+
+def _record(key: str, record_id: int, updated_at: str = "2024-01-10T10:00:00Z") -> dict[str, Any]:
+    template = json.loads((_TEMPLATES / f"{key}.json").read_text())[key][0]
+    return {**template, "id": record_id, "updated_at": updated_at}
+
+
+@pytest.mark.slow  # the Builder puts the whole manifest in the config, which the CDK then walks per authenticator
+def test_given_an_entity_stream_with_two_pages_when_builder_test_read_then_both_pages_and_their_records_come_back(
+    tmp_path: Path,
+) -> None:
+    second_page = f"{_API}/clients?cursor=abc&per_page=2000&ref=next_cursor&updated_since=2021-01-01T00%3A00%3A00Z"
+    with HttpMocker() as http_mocker:
+        http_mocker.get(
+            HttpRequest(f"{_API}/clients", {"per_page": "2000", "updated_since": _A_START_DATE}, _HEADERS),
+            _page("clients", [_record("clients", 1), _record("clients", 2)], second_page),
+        )
+        http_mocker.get(
+            HttpRequest(
+                f"{_API}/clients",
+                {"cursor": "abc", "per_page": "2000", "ref": "next_cursor", "updated_since": _A_START_DATE},
+                _HEADERS,
+            ),
+            _page("clients", [_record("clients", 3)]),
+        )
+        stream_read = _test_read("clients", tmp_path)
+
+    pages = [page for stream_slice in stream_read["slices"] for page in stream_slice["pages"]]
+    assert [[record["id"] for record in page["records"]] for page in pages] == [[1, 2], [3]]
+    assert not [log for log in stream_read["logs"] if log.get("level") == "ERROR"], stream_read["logs"]
+    assert stream_read["inferred_schema"]["properties"]["id"]
+
+
+@pytest.mark.slow
+def test_given_a_child_stream_with_two_parents_when_builder_test_read_then_children_of_both_come_back_with_parent_id(
+    tmp_path: Path,
+) -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(
+            HttpRequest(f"{_API}/invoices", {"per_page": "2000", "updated_since": "1970-01-01T00:00:00Z"}, _HEADERS),
+            _page("invoices", [_record("invoices", 10), _record("invoices", 20)]),
+        )
+        for invoice_id in (10, 20):
+            http_mocker.get(
+                HttpRequest(
+                    f"{_API}/invoices/{invoice_id}/messages",
+                    {"per_page": "2000", "updated_since": _A_START_DATE},
+                    _HEADERS,
+                ),
+                _page("invoice_messages", [_record("invoice_messages", invoice_id + 1)]),
+            )
+        stream_read = _test_read("invoice_messages", tmp_path)
+
+    records = [record for s in stream_read["slices"] for page in s["pages"] for record in page["records"]]
+    assert sorted((record["id"], record["parent_id"]) for record in records) == [(11, 10), (21, 20)]
+    assert len(stream_read["slices"]) == 2
