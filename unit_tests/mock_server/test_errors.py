@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 from airbyte_cdk.models import FailureType, Level, SyncMode
 from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
+from freezegun import freeze_time
 
 from .config import _A_START_DATE, _AN_ACCOUNT_ID, ConfigBuilder
 from .conftest import FakeSleep
@@ -209,3 +210,33 @@ def test_given_a_429_on_a_second_page_when_read_then_no_page_is_read_twice_and_n
 
     assert sorted(record.record.data["id"] for record in output.records) == [1, 2, 3]
     assert len(sent_requests(http_mocker)) == 3
+
+
+def test_given_403_on_every_window_of_a_report_when_read_then_one_warning_names_the_report(
+    http_mocker: HttpMocker,
+) -> None:
+    for from_, to in (("20220315", "20230314"), ("20230315", "20240314"), ("20240315", "20250314")):
+        http_mocker.get(
+            HarvestRequest.report("time/clients").with_window(from_, to).with_include_fixed_fee(True).build(),
+            ErrorResponse.with_status(403),
+        )
+
+    with freeze_time("2024-07-01T12:00:00Z"):
+        output = read_streams(ConfigBuilder().with_start_date("2022-03-15T00:00:00Z").build(), "time_clients")
+
+    assert output.records == []
+    assert not output.errors
+    warnings = [message for message in _warnings(output) if "403" in message]
+    assert len(warnings) == 1 and "time_clients" in warnings[0], warnings
+
+
+def test_given_403_on_the_parent_invoices_when_read_invoice_messages_then_the_child_stream_is_empty_with_a_warning(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.get(HarvestRequest.invoices().with_updated_since(_THE_EPOCH).build(), ErrorResponse.with_status(403))
+
+    output = read_streams(ConfigBuilder().build(), "invoice_messages")
+
+    assert output.records == []
+    assert not output.errors
+    assert any("403" in message and "Invoices feature" in message for message in _warnings(output)), _warnings(output)

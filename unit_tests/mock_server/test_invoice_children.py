@@ -13,8 +13,9 @@ import pytest
 from airbyte_cdk.test.mock_http import HttpMocker
 
 from .config import _A_START_DATE, ConfigBuilder
-from .helpers import given_children, given_invoices, given_invoices_in_state, sent_requests
+from .helpers import given_children, given_invoices, given_invoices_in_state, records_of, sent_requests
 from .request_builder import HarvestRequest
+from .response_builder import HarvestResponse
 from .source import read_streams, state_for
 
 INVOICE_CHILDREN = [
@@ -135,3 +136,21 @@ def test_given_a_sync_when_it_ends_then_state_keeps_child_cursor_and_how_far_inv
     state = output.most_recent_state.stream_state.__dict__
     assert state["state"] == {"updated_at": "2024-03-09T12:00:00Z"}
     assert state["parent_state"] == {"invoices": {"updated_at": "2024-03-10T00:00:00Z"}}
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_an_end_date_when_read_then_children_updated_after_it_are_not_emitted(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    given_invoices(http_mocker, [_AN_INVOICE_ID], updated_since=_THE_EPOCH)
+    http_mocker.get(
+        child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE).build(),
+        HarvestResponse.of(stream)
+        .with_records(records_of(stream, [11], updated_at="2023-12-31T23:59:59Z"))
+        .with_records(records_of(stream, [12], updated_at="2024-01-01T00:00:01Z"))
+        .build(),
+    )
+
+    output = read_streams(ConfigBuilder().with_end_date("2024-01-01T00:00:00Z").build(), stream)
+
+    assert _parent_ids(output) == {11: _AN_INVOICE_ID}

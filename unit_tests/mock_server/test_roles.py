@@ -77,3 +77,17 @@ def test_given_a_next_link_when_read_roles_then_every_page_is_read_without_updat
     output = read_streams(ConfigBuilder().build(), "roles")
 
     assert _ids(output) == sorted([_A_ROLE_ID, _ANOTHER_ROLE_ID])
+
+
+def test_given_an_end_date_when_read_roles_then_roles_updated_after_it_are_not_emitted(http_mocker: HttpMocker) -> None:
+    http_mocker.get(
+        HarvestRequest.roles().build(),
+        HarvestResponse.of("roles")
+        .with_records(records_of("roles", [_A_ROLE_ID], updated_at="2022-05-01T00:00:00Z"))
+        .with_records(records_of("roles", [_ANOTHER_ROLE_ID], updated_at="2024-05-01T00:00:00Z"))
+        .build(),
+    )
+
+    output = read_streams(ConfigBuilder().with_end_date("2023-01-01T00:00:00Z").build(), "roles")
+
+    assert _ids(output) == [_A_ROLE_ID]
