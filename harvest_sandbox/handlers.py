@@ -270,3 +270,54 @@ def delete_record(ctx: Ctx) -> Any:
             message = "This client is not removable. It still has projects and/or invoices."
             raise HarvestError({"message": message}, status=422, headers={"Hint": message})
         return store.delete(resource, record_id)
+
+
+# -- small extras -------------------------------------------------------------------------------------------------
+def teammates(ctx: Ctx) -> Any:
+    """``/users/{id}/teammates``: the users on projects the (manager) user manages; 422 for a non-manager."""
+    _scope(ctx, "teammates")
+    store = ctx.store
+    user_id = ctx.args["parent_id"]
+    with store.lock:
+        user = store.get("users", user_id)
+        if "manager" not in user["access_roles"]:
+            raise Unprocessable("Teammates can only be assigned to a user with the Manager role.")
+        managed = store.managed_projects(user_id)
+        mate_ids = {
+            ua["user"]["id"]
+            for ua in store.collection("user_assignments").values()
+            if ua["project"]["id"] in managed and ua["user"]["id"] != user_id
+        }
+        users = store.collection("users")
+        rows = [
+            {key: users[i][key] for key in ("id", "first_name", "last_name", "email")}
+            for i in sorted(mate_ids, reverse=True)
+            if i in users
+        ]
+    body = paginate(
+        rows,
+        key="teammates",
+        query=ctx.request.query,
+        link_base=ctx.request.base_url + ctx.request.path,
+        mode="cursor",
+        ids=[r["id"] for r in rows],
+    )
+    return Envelope(body, "teammates")
+
+
+def new_invoice_message(ctx: Ctx) -> Any:
+    """``/invoices/{id}/messages/new``: the subject and body Harvest would pre-fill."""
+    _scope(ctx, "invoice_messages")
+    invoice = ctx.store.get("invoices", ctx.args["parent_id"])
+    query = ctx.request.query
+    thank_you = query.get("thank_you", "").lower() == "true"
+    reminder = query.get("reminder", "").lower() == "true"
+    company = ctx.store.company["name"]
+    if thank_you:
+        subject = f"Thank you for your payment of invoice #{invoice['number']} from {company}"
+    elif reminder:
+        subject = f"Past due invoice reminder: #{invoice['number']} from {company}"
+    else:
+        subject = f"Invoice #{invoice['number']} from {company}"
+    body = f"Dear Customer,\n\n{subject}.\n\nThank you for your business.\n\n{company}\n"
+    return {"invoice_id": invoice["id"], "subject": subject, "body": body, "reminder": reminder, "thank_you": thank_you}

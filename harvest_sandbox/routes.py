@@ -81,6 +81,7 @@ ROUTES: list[Route] = [
     *_child("users/{parent_id}/cost_rates", "cost_rates", single=True),
     Route("POST", "/v2/users/{parent_id}/cost_rates", handlers.create_record, "cost_rates"),
     *_child("users/{parent_id}/project_assignments", "project_assignments"),
+    Route("GET", "/v2/users/{parent_id}/teammates", handlers.teammates, "teammates", "cursor"),
     *_entity("clients", "clients"),
     *_entity("contacts", "contacts"),
     *_entity("roles", "roles"),
@@ -96,6 +97,9 @@ ROUTES: list[Route] = [
     *_entity("expenses", "expenses"),
     *_entity("expense_categories", "expense_categories"),
     *_entity("invoices", "invoices"),
+    Route(
+        "GET", "/v2/invoices/{parent_id}/messages/new", handlers.new_invoice_message, params=("thank_you", "reminder")
+    ),
     *_child("invoices/{parent_id}/messages", "invoice_messages"),
     *_writes("invoices/{parent_id}/messages", "invoice_messages", update=False),
     *_child("invoices/{parent_id}/payments", "invoice_payments"),

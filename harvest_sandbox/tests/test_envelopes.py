@@ -13,7 +13,7 @@ from harvest_sandbox.tests.client import api
 
 SHAPES: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "example_shapes.json").read_text())
 ENVELOPE_KEYS = ["per_page", "total_pages", "total_entries", "next_page", "previous_page", "page", "links"]
-NOT_EMULATED = {"/invoices/{invoiceId}/messages/new", "/users/{userId}/teammates"}
+NOT_EMULATED: set[str] = set()
 REPORT_WINDOW = {"from": "20260101", "to": "20261231"}
 
 
@@ -23,7 +23,7 @@ def _concrete(sandbox: SandboxServer, template: str) -> str:
     invoice = next(iter(store.iter_records("invoice_payments")))
     invoice_id = store.parent_of("invoice_payments", invoice["id"])
     estimate_id = store.parent_of("estimate_messages", store.iter_records("estimate_messages")[0]["id"])
-    user_id = sandbox.users["administrator"]
+    user_id = sandbox.users["manager" if template.endswith("/teammates") else "administrator"]
     project = store.iter_records("projects")[0]
     values = {
         "{clientId}": store.iter_records("clients")[0]["id"],
@@ -176,3 +176,28 @@ def test_given_deleted_invoice_when_listing_its_messages_then_json_404(sandbox: 
 
     assert response.status_code == 404
     assert response.json() == {"status": 404, "error": "Not Found"}
+
+
+def test_given_manager_when_listing_teammates_then_users_of_managed_projects(sandbox: SandboxServer) -> None:
+    manager = sandbox.users["manager"]
+    managed = sandbox.store.managed_projects(manager)
+    expected = {
+        ua["user"]["id"]
+        for ua in sandbox.store.iter_records("user_assignments")
+        if ua["project"]["id"] in managed and ua["user"]["id"] != manager
+    }
+
+    page = api(sandbox, f"/v2/users/{manager}/teammates").json()
+
+    assert {t["id"] for t in page["teammates"]} == expected
+    assert all(set(t) == {"id", "first_name", "last_name", "email"} for t in page["teammates"])
+    assert api(sandbox, f"/v2/users/{sandbox.users['member']}/teammates").status_code == 422
+
+
+def test_given_invoice_when_asking_for_a_new_message_then_template_subject(sandbox: SandboxServer) -> None:
+    invoice = sandbox.store.iter_records("invoices")[0]
+
+    body = api(sandbox, f"/v2/invoices/{invoice['id']}/messages/new", reminder="true").json()
+
+    assert body["invoice_id"] == invoice["id"] and body["reminder"] is True and body["thank_you"] is False
+    assert invoice["number"] in body["subject"]
