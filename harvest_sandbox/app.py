@@ -216,6 +216,10 @@ class SandboxApp:
                 return _error_response(error)
             except (ValueError, KeyError, TypeError) as error:
                 return Response.json({"message": f"{type(error).__name__}: {error}"}, status=400)
+            except Exception:
+                with self.lock:
+                    self.errors.append(f"{request.method} {request.path}\n{traceback.format_exc()}")
+                return Response.json({"message": "harvest_sandbox internal error (recorded)"}, status=500)
         matched = routes.match(request.method, request.path)
         endpoint = matched[0].pattern if matched else "(unknown)"
         role: str | None = None

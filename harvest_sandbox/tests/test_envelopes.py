@@ -201,3 +201,21 @@ def test_given_invoice_when_asking_for_a_new_message_then_template_subject(sandb
 
     assert body["invoice_id"] == invoice["id"] and body["reminder"] is True and body["thank_you"] is False
     assert invoice["number"] in body["subject"]
+
+
+_EXAMPLES = Path("/work/shared/harvest-api/examples.json")
+
+
+@pytest.mark.skipif(not _EXAMPLES.exists(), reason="Harvest's examples.json is not available on this machine")
+def test_given_examples_json_then_the_shape_file_is_derived_from_it() -> None:
+    """data/example_shapes.json keeps the keys (first list item) of every documented example, values nulled."""
+
+    def shape(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: shape(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shape(value[0])] if value and isinstance(value[0], dict | list) else []
+        return None
+
+    examples = json.loads(_EXAMPLES.read_text())
+    assert {path: shape(example) for path, example in examples.items() if example is not None} == SHAPES
