@@ -239,13 +239,17 @@ def test_given_records_changed_in_the_sandbox_when_the_incremental_sync_runs_the
 ) -> None:
     changes = demo_run.summary["mutations"]
     assert len(changes) == _MUTATIONS
-    for resource, record_id in sorted(changed_records_that_still_exist(changes)):
-        rows = query_duckdb(
-            demo_run.db_path,
-            f'SELECT CAST(updated_at AS VARCHAR) AS updated_at FROM main."{resource}" WHERE id = {record_id}',
-        )
-        assert len(rows) == 1, f"{resource} {record_id} is not in DuckDB after the incremental sync"
-        assert rows[0]["updated_at"] > _DATASET_ANCHOR.replace("T", " "), f"{resource} {record_id} is the old version"
+    expected = sorted(changed_records_that_still_exist(changes))
+    assert expected
+    union = " UNION ALL ".join(
+        f"SELECT '{resource}' AS resource, id, CAST(updated_at AS VARCHAR) AS updated_at "
+        f'FROM main."{resource}" WHERE id = {record_id}'
+        for resource, record_id in expected
+    )
+    found = {(row["resource"], row["id"]): row["updated_at"] for row in query_duckdb(demo_run.db_path, union)}
+    assert sorted(found) == expected, "records changed in the sandbox are missing from DuckDB"
+    stale = {key: updated for key, updated in found.items() if updated <= _DATASET_ANCHOR.replace("T", " ")}
+    assert not stale, f"DuckDB still holds the version from before the change: {stale}"
 
 
 def test_given_a_full_sync_when_the_incremental_sync_runs_then_it_reads_less_and_is_never_throttled(
