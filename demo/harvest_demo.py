@@ -34,6 +34,16 @@ from .connector_config import (
     redacted,
     sandbox_connector_config,
 )
+from .pyairbyte_runner import (
+    SyncError,
+    check_connection,
+    get_harvest_source,
+    has_saved_state,
+    open_duckdb_cache,
+    prepare_environment,
+    run_sync,
+    table_row_counts,
+)
 from .report import (
     BILLABLE_HOURS_SQL,
     billable_hours_per_client_month,
@@ -175,15 +185,6 @@ def write_summary(path: Path | None, summary: dict[str, Any]) -> None:
 
 def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     """Sandbox -> full sync -> mutate -> incremental sync -> report. The sandbox is stopped whatever happens."""
-    from .pyairbyte_runner import (
-        check_connection,
-        get_harvest_source,
-        open_duckdb_cache,
-        prepare_environment,
-        run_sync,
-        table_row_counts,
-    )
-
     timings = Timings()
     data_dir: Path = args.data_dir.resolve()
     prepare_environment(data_dir / "logs")
@@ -281,16 +282,6 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_config_sync(args: argparse.Namespace) -> dict[str, Any]:
     """``make sync``: one sync of the configured account into its DuckDB file, incremental after the first."""
-    from .pyairbyte_runner import (
-        check_connection,
-        get_harvest_source,
-        has_saved_state,
-        open_duckdb_cache,
-        prepare_environment,
-        run_sync,
-        table_row_counts,
-    )
-
     timings = Timings()
     data_dir: Path = args.data_dir.resolve()
     prepare_environment(data_dir / "logs")
@@ -343,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted: the sandbox (if any) has been stopped.", file=sys.stderr)
         return 130
-    except (DemoError, ConfigError, SandboxError) as error:
+    except (DemoError, ConfigError, SandboxError, SyncError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
     write_summary(args.summary_json, summary)

@@ -72,9 +72,28 @@ def get_harvest_source(executable: Path, config: dict[str, Any]) -> Source:
     return source
 
 
+class SyncError(RuntimeError):
+    """PyAirbyte or the connector failed; the message says why and where the logs are."""
+
+
+@contextlib.contextmanager
+def pyairbyte_errors_as_sync_errors(step: str) -> Iterator[None]:
+    """Turn PyAirbyte's exceptions (long reports with a traceback) into one readable :class:`SyncError`."""
+    from airbyte.exceptions import PyAirbyteError
+
+    try:
+        yield
+    except PyAirbyteError as error:
+        context = error.context or {}
+        reason = context.get("failure_reason") or error.get_message()
+        log = f"\n  connector log: {error.log_file}" if error.log_file else ""
+        raise SyncError(f"{step} failed: {reason}{log}") from error
+
+
 def check_connection(source: Source) -> None:
-    """Run the connector's ``check``; PyAirbyte raises with the connector's message if it fails."""
-    source.check()
+    """Run the connector's ``check``: a wrong token or account id stops here, with the connector's explanation."""
+    with pyairbyte_errors_as_sync_errors("the connector's check"):
+        source.check()
 
 
 @dataclass
@@ -94,7 +113,7 @@ def run_sync(source: Source, cache: DuckDBCache, *, label: str, streams: Sequenc
     """One sync into ``cache``: incremental wherever the cache already holds state, full otherwise."""
     printer = StreamProgressPrinter(label=label, expected_streams=len(streams))
     started = time.monotonic()
-    with reporting_progress_to(printer):
+    with reporting_progress_to(printer), pyairbyte_errors_as_sync_errors(label):
         result = source.read(cache=cache)
     run = SyncRun(label=label, seconds=time.monotonic() - started)
     tracker_counts: dict[str, int] = dict(getattr(result, "_progress_tracker").stream_read_counts)  # noqa: B009
