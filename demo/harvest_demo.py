@@ -208,8 +208,8 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         streams = selected_streams(source, args.streams)
         print(f"Connector {connector}: check OK, {len(streams)} streams -> {db_path}")
         print(
-            f"replication_start_date {args.start_date}: the sandbox's time tracking starts in 2019; records last "
-            "changed before the start date are not synced (Airbyte's start-date semantics)."
+            f"replication_start_date {args.start_date} (the sandbox's time tracking starts in 2019):\n"
+            "  records last changed before it are not synced, as in any Airbyte sync."
         )
 
         with open_duckdb_cache(db_path) as cache:
