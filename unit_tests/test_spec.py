@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import ConnectorSpecification, Status
+from airbyte_cdk.sources.declarative import concurrent_declarative_source
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from source_harvest.run import create_source
@@ -31,6 +35,34 @@ _A_VALID_CONFIG: dict[str, Any] = {
     "account_id": _AN_ACCOUNT_ID,
     "replication_start_date": "2021-01-01T00:00:00Z",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def parse_files_once() -> Iterator[None]:
+    """manifest.yaml and the CDK's component schema are parsed once for the module (the files do not change while it
+    runs); every source is still built, validated and run by the CDK as usual."""
+    parsed: dict[str, bytes] = {}
+    read_yaml = YamlDeclarativeSource._read_and_parse_yaml_file
+    load_schema = concurrent_declarative_source.get_declarative_component_schema
+
+    def cached(key: str, load: Any) -> Any:
+        if key not in parsed:
+            parsed[key] = pickle.dumps(load())
+        return pickle.loads(parsed[key])
+
+    with (
+        mock.patch.object(
+            YamlDeclarativeSource,
+            "_read_and_parse_yaml_file",
+            lambda self, path: cached(path, lambda: read_yaml(self, path)),
+        ),
+        mock.patch.object(
+            concurrent_declarative_source,
+            "get_declarative_component_schema",
+            lambda: cached("declarative_component_schema", load_schema),
+        ),
+    ):
+        yield
 
 
 @pytest.fixture(scope="module")
