@@ -9,10 +9,12 @@ about 40 minutes. Results: bench/results/<name>.json, <name>.png and latest.md (
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -20,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report, sizes
-from .profiling import top_own
-from .suite import LIMITED, UNTHROTTLED, Case, run_case
+from .suite import LIMITED, UNTHROTTLED, Case, run_case, run_profile
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -32,7 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", nargs="*", help="unthrottled sizes (default: quick tiny small; full: all)")
     parser.add_argument("--limited-sizes", nargs="*", help="rate-limited sizes (default: quick small; full: s m l)")
     parser.add_argument("--time-scale", type=float, help="rate-limit windows x this (default quick 0.25, full 1)")
-    parser.add_argument("--profile", help="profile the unthrottled full sync of this size (full: large)")
+    parser.add_argument("--profile", help="also profile a full sync of this size, nothing throttling (full: large)")
     parser.add_argument("--workers", type=int, help="num_workers in the connector config (default: its own, 4)")
     parser.add_argument("--mutations", type=int, default=50, help="changes between the full and incremental sync")
     parser.add_argument("--connector", type=Path, help="measure this copy of manifest.yaml + components.py instead")
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         else list(sizes.FULL_LIMITED if args.full else sizes.QUICK_LIMITED)
     )
     time_scale = args.time_scale if args.time_scale is not None else (1.0 if args.full else 0.25)
-    profile_size = args.profile or ("large" if args.full else None)
+    profile_size = args.profile if args.profile is not None else ("large" if args.full else None)
     name = args.name or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = args.out / "tmp" / name
     started = time.perf_counter()
@@ -90,13 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             UNTHROTTLED,
             mutations=args.mutations,
             workers=args.workers,
-            profile=size == profile_size,
             connector=args.connector,
         )
-        result = run_case(case, work / case.label, catalog, log)
-        if result["profile"]:
-            result["profile_top"] = top_own(Path(result["profile"]))
-        cases.append(result)
+        cases.append(run_case(case, work / case.label, catalog, log))
     limited_cases = [
         Case(
             size,
@@ -108,12 +105,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         for size in sorted(limited, key=sizes.sort_key)
     ]
-    if limited_cases:
-        if args.sequential or len(limited_cases) == 1:
-            cases += [run_case(c, work / c.label, catalog, log) for c in limited_cases]
-        else:
-            with ThreadPoolExecutor(len(limited_cases)) as pool:
-                cases += list(pool.map(lambda c: run_case(c, work / c.label, catalog, log), limited_cases))
+    # The rate-limited cases mostly wait: they run side by side, and with them the profiled sync (CPU-heavy, but
+    # the limited syncs need a few percent of a core each).
+    jobs: list[Callable[[], dict[str, Any]]] = [
+        functools.partial(run_case, c, work / c.label, catalog, log) for c in limited_cases
+    ]
+    if profile_size:
+        jobs.append(
+            functools.partial(run_profile, profile_size, work / f"{profile_size}-profile", catalog, args.connector, log)
+        )
+    if args.sequential:
+        outputs = [job() for job in jobs]
+    else:
+        with ThreadPoolExecutor(max(1, len(jobs))) as pool:
+            outputs = list(pool.map(lambda job: job(), jobs))
+    profiles = [o for o in outputs if "profile" in o]
+    cases += [o for o in outputs if "profile" not in o]
     result = {
         "name": name,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -122,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "time_scale_limited": time_scale,
         "limited_side_by_side": not args.sequential and len(limited_cases) > 1,
         "cases": cases,
+        "profiles": profiles,
         "seconds": round(time.perf_counter() - started, 1),
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,20 @@ def markdown(result: dict[str, Any], name: str) -> str:
     ]
     if errors:
         lines += ["", "Errors reported by the connector:", "", *(f"- {e}" for e in errors[:20])]
+    for prof in result.get("profiles", []):
+        lines += [
+            "",
+            f"**CPU profile** of a full `{prof['size']}` sync, nothing throttling ({prof['records']:,} records; "
+            f"every thread, CPU time; the profiler inflates it to {prof['profiled_cpu_s']:,.0f} s): top functions "
+            "by own time. Full listing: `python -m bench.profiling --top <file>`.",
+            "",
+            "| function | calls | own s | cumulative s |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| `{row['function']}` | {row['calls']:,} | {row['own_s']:.2f} | {row['cumulative_s']:.2f} |"
+                for row in prof["top_own"][:15]
+            ),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -35,7 +35,6 @@ class Case:
     time_scale: float = 1.0
     mutations: int = 50
     workers: int | None = None
-    profile: bool = False
     connector: Path | None = None  # a scratch copy of the connector (manifest.yaml + components.py) to measure
 
     @property
@@ -153,12 +152,6 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
             f"{inc_requests['actual_total']} requests (min {inc_requests['minimum_total']}), "
             f"{inc_requests['throttled_total']} x 429, floor {inc_result['floor_burst_s']:.1f}s"
         )
-        profile = None
-        if case.profile:  # a separate full sync under the profiler (its own figures are inflated, not reported)
-            profile = workdir / "full.prof"
-            sandbox.ask({"cmd": "reset_limits"})
-            profiled = run_sync(workdir, config, catalog, folder=folder, profile=profile, name="profiled")
-            log(f"[{case.label}] profiled full sync: {profiled.wall_s:.1f}s (cpu {profiled.cpu_s:.1f}s) -> {profile}")
     return {
         "size": case.size,
         "mode": case.mode,
@@ -172,6 +165,31 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         "account_records": sum(stats.values()),
         "full": full_result,
         "incremental": {**inc_result, "mutations": len(changes)},
-        "profile": str(profile) if profile else None,
         "case_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def run_profile(
+    size: str, workdir: Path, catalog_cache: dict[str, Any], connector: Path | None = None, log: Any = print
+) -> dict[str, Any]:
+    """A full sync of ``size`` (nothing throttling) under the per-thread CPU profiler (:mod:`bench.profiling`).
+    Apart from the measured runs: the profiler multiplies CPU time several times."""
+    from .profiling import top_own
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    folder = write_variant(workdir / "connector", "unbudgeted", source=connector or REPO)
+    with Sandbox(size, rate_limits=False, log=workdir / "sandbox.log") as sandbox:
+        config = sandbox.config()
+        if "catalog" not in catalog_cache:
+            catalog_cache["catalog"] = discover_catalog(workdir, config)
+        profile = workdir / "full.prof"
+        run = run_sync(workdir, config, catalog_cache["catalog"], folder=folder, profile=profile, name="profiled")
+    log(f"[{size}-profile] profiled full sync: {run.wall_s:.1f}s (cpu {run.cpu_s:.1f}s under the profiler)")
+    return {
+        "size": size,
+        "profile": str(profile),
+        "records": run.total_records,
+        "profiled_wall_s": round(run.wall_s, 1),
+        "profiled_cpu_s": round(run.cpu_s, 1),
+        "top_own": top_own(profile, 30),
     }
