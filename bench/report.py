@@ -23,9 +23,9 @@ def markdown(result: dict[str, Any], name: str) -> str:
         "",
         "**Connector cost, nothing throttling** (sandbox limits off, connector budget removed):",
         "",
-        "| size | time entries | sync | records | wall s | CPU s | records/s | records/CPU s | peak RSS MB "
-        "| requests (min) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| size | time entries | sync | records | wall s | start-up s | CPU s | records/s | records/CPU s "
+        "| peak RSS MB | requests (min) | sandbox CPU s |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in result["cases"]:
         if case["mode"] != "unthrottled":
@@ -35,8 +35,9 @@ def markdown(result: dict[str, Any], name: str) -> str:
             r = s["requests"]
             lines.append(
                 f"| {case['size']} | {case['time_entries']:,} | {kind} | {s['total_records']:,} | {_fmt(s['wall_s'])} "
-                f"| {_fmt(s['cpu_s'])} | {_fmt(s['records_per_s'], 0)} | {_fmt(s['records_per_cpu_s'], 0)} "
-                f"| {_fmt(s['max_rss_mb'], 0)} | {r['actual_total']:,} ({r['minimum_total']:,}) |"
+                f"| {_fmt(s['timeline'].get('startup_s'))} | {_fmt(s['cpu_s'])} | {_fmt(s['records_per_s'], 0)} "
+                f"| {_fmt(s['records_per_cpu_s'], 0)} | {_fmt(s['max_rss_mb'], 0)} "
+                f"| {r['actual_total']:,} ({r['minimum_total']:,}) | {_fmt(s.get('sandbox_cpu_s'))} |"
             )
     limited = [c for c in result["cases"] if c["mode"] == "limited"]
     if limited:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -89,6 +90,17 @@ class Sandbox:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the sandbox process has used so far, from /proc (0 where unavailable)."""
+        if self._proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
 
     # -- the connector's config --------------------------------------------------------------------------------------
     def config(self, **extra: Any) -> dict[str, Any]:

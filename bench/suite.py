@@ -129,10 +129,13 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         minimum_full = sandbox.ask({"cmd": "minimum_full", "config": config})
         sandbox.clear_requests()
         sandbox.ask({"cmd": "reset_limits"})
+        sandbox_cpu = sandbox.cpu_seconds()
         full = run_sync(workdir, config, catalog, folder=folder, name="full")
+        full_sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
         full_requests = compare(sandbox.counts(), minimum_full["requests"])
         full_result = judge(full, full_requests, minimum_full, limits)
         full_result["timeline"] = timeline(full, sandbox.requests(), limits)
+        full_result["sandbox_cpu_s"] = round(full_sandbox_cpu, 2)
         log(
             f"[{case.label}] full: {full.total_records} records in {full.wall_s:.1f}s (cpu {full.cpu_s:.1f}s), "
             f"{full_requests['actual_total']} requests (min {full_requests['minimum_total']}), "
@@ -143,10 +146,13 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         minimum_inc = sandbox.ask({"cmd": "minimum_incremental", "config": config, "cursors": cursors})
         sandbox.clear_requests()
         sandbox.ask({"cmd": "reset_limits"})
+        sandbox_cpu = sandbox.cpu_seconds()
         inc = run_sync(workdir, config, catalog, state=state_for_next_sync(full), folder=folder, name="incremental")
+        inc_sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
         inc_requests = compare(sandbox.counts(), minimum_inc["requests"])
         inc_result = judge(inc, inc_requests, minimum_inc, limits)
         inc_result["timeline"] = timeline(inc, sandbox.requests(), limits)
+        inc_result["sandbox_cpu_s"] = round(inc_sandbox_cpu, 2)
         log(
             f"[{case.label}] incremental ({len(changes)} changes): {inc.total_records} records in {inc.wall_s:.1f}s, "
             f"{inc_requests['actual_total']} requests (min {inc_requests['minimum_total']}), "
