@@ -69,9 +69,7 @@ def streams_table() -> str:
         key = ", ".join(".".join(path) for path in entry.source_defined_primary_key or [])
         cursor = ".".join(entry.default_cursor_field or []) or "-"
         hint = next(_parameter(stream, "forbidden_hint"), "").removeprefix("needs ")
-        rows.append(
-            f"| `{entry.name}` | `{_endpoint(stream)}` | {modes} | {key} | {cursor} | {hint or _EVERY_ROLE} |"
-        )
+        rows.append(f"| `{entry.name}` | `{_endpoint(stream)}` | {modes} | {key} | {cursor} | {hint or _EVERY_ROLE} |")
     return "\n".join(rows)
 
 
