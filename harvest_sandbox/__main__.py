@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.warm:
         server.store.warm()
-    server.start()
+    try:
+        server.start()
+    except OSError as error:
+        print(f"harvest_sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
