@@ -36,6 +36,7 @@ from .connector_config import (
 )
 from .pyairbyte_runner import (
     SyncError,
+    SyncRun,
     check_connection,
     get_harvest_source,
     has_saved_state,
@@ -51,7 +52,7 @@ from .report import (
     streams_table,
     sync_table,
 )
-from .sandbox import SandboxControl, SandboxError, SandboxProcess
+from .sandbox import RequestCounts, SandboxControl, SandboxError, SandboxInfo, SandboxProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "demo-data"
@@ -183,6 +184,105 @@ def write_summary(path: Path | None, summary: dict[str, Any]) -> None:
     path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+@dataclass
+class DemoSyncs:
+    """What the two demo syncs did, as the report and the summary JSON need it."""
+
+    streams: list[str]
+    full: SyncRun
+    rows_after_full: dict[str, int]
+    changes: list[dict[str, Any]]
+    incremental: SyncRun
+    rows_after_incremental: dict[str, int]
+    requests_full: RequestCounts
+    requests_incremental: RequestCounts
+    throttled: int
+
+
+def start_sandbox(sandbox: SandboxProcess) -> SandboxInfo:
+    print(f"Starting the Harvest sandbox: {shlex.join(sandbox.command)}")
+    info = sandbox.start()
+    print(f"  listening on {info.url} (account {info.account_id}, pid {sandbox.pid}); log: {sandbox.log_path}")
+    return info
+
+
+def connect_source(connector: Path, config: dict[str, Any], requested_streams: str | None) -> tuple[Any, list[str]]:
+    """The PyAirbyte source, checked, with its selected streams."""
+    source = get_harvest_source(connector, config)
+    check_connection(source)
+    streams = selected_streams(source, requested_streams)
+    print(f"Connector {connector}: check OK, {len(streams)} streams")
+    return source, streams
+
+
+def full_then_incremental_sync(
+    source: Any, cache: Any, streams: list[str], control: SandboxControl, mutations: int
+) -> DemoSyncs:
+    """Full sync, change records in the sandbox, incremental sync from the state saved in the cache."""
+    full = run_sync(source, cache, label="full sync", streams=streams)
+    rows_after_full = table_row_counts(cache, streams)
+    requests_full = control.request_counts()
+
+    changes = control.mutate(mutations)
+    print(f"\nChanged records in the sandbox (POST /_sandbox/mutate): {describe_changes(changes)}")
+
+    incremental = run_sync(source, cache, label="incremental sync (state from the DuckDB file)", streams=streams)
+    requests_all = control.request_counts()
+    return DemoSyncs(
+        streams=streams,
+        full=full,
+        rows_after_full=rows_after_full,
+        changes=changes,
+        incremental=incremental,
+        rows_after_incremental=table_row_counts(cache, streams),
+        requests_full=requests_full,
+        requests_incremental=requests_all - requests_full,
+        throttled=requests_all.throttled,
+    )
+
+
+def print_demo_report(syncs: DemoSyncs) -> None:
+    print_section("Records per stream")
+    print(streams_table(syncs.streams, syncs.rows_after_full, syncs.incremental, syncs.rows_after_incremental))
+    if any(change.get("op") == "delete" for change in syncs.changes):
+        print("(Deleted records stay in DuckDB: Harvest's API reports no deletions, so no sync can see them.)")
+    print_section("API requests served by the sandbox")
+    print(
+        "Harvest allows 100 requests per 15 s (reports: 100 per 15 min); the connector stays under both. "
+        "Child streams\n(messages, payments, per-user rates) cost one request per parent: that is where "
+        "a sync's time goes.\n"
+    )
+    print(
+        f"full sync (and check): {syncs.requests_full.total:,}, incremental sync: "
+        f"{syncs.requests_incremental.total:,}, throttled (429): {syncs.throttled:,}\n"
+    )
+    print(requests_table(syncs.requests_full.per_endpoint, syncs.requests_incremental.per_endpoint))
+
+
+def demo_summary(syncs: DemoSyncs) -> dict[str, Any]:
+    """The results as JSON-ready data (``--summary-json``)."""
+    return {
+        "streams": {
+            stream: {
+                "full_records_read": syncs.full.records_read[stream],
+                "rows_after_full": syncs.rows_after_full[stream],
+                "incremental_records_read": syncs.incremental.records_read[stream],
+                "rows_after_incremental": syncs.rows_after_incremental[stream],
+            }
+            for stream in syncs.streams
+        },
+        "mutations": syncs.changes,
+        "requests": {
+            "full": {"total": syncs.requests_full.total, "per_endpoint": dict(syncs.requests_full.per_endpoint)},
+            "incremental": {
+                "total": syncs.requests_incremental.total,
+                "per_endpoint": dict(syncs.requests_incremental.per_endpoint),
+            },
+            "throttled": syncs.throttled,
+        },
+    }
+
+
 def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     """Sandbox -> full sync -> mutate -> incremental sync -> report. The sandbox is stopped whatever happens."""
     timings = Timings()
@@ -194,59 +294,24 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     print(f"Harvest -> DuckDB through PyAirbyte: the sandbox demo (dataset {args.dataset}, seed {args.seed})")
     with SandboxProcess(command, data_dir / "logs" / "sandbox.log", cwd=REPO_ROOT) as sandbox:
-        print(f"Starting the Harvest sandbox: {shlex.join(command)}")
-        info = sandbox.start()
-        sandbox_pid = sandbox.pid
-        control = SandboxControl(info.url)
-        print(f"  listening on {info.url} (account {info.account_id}, pid {sandbox.pid}); log: {sandbox.log_path}")
-        config = sandbox_connector_config(info, start_date=args.start_date)
+        info = start_sandbox(sandbox)
         if remove_duckdb_file(db_path):
             print(f"Removed the previous demo DuckDB file {db_path}: every demo run starts from a fresh sandbox.")
-
-        source = get_harvest_source(connector, config)
-        check_connection(source)
-        streams = selected_streams(source, args.streams)
-        print(f"Connector {connector}: check OK, {len(streams)} streams -> {db_path}")
+        config = sandbox_connector_config(info, start_date=args.start_date)
+        source, streams = connect_source(connector, config, args.streams)
         print(
-            f"replication_start_date {args.start_date} (the sandbox's time tracking starts in 2019):\n"
-            "  records last changed before it are not synced, as in any Airbyte sync."
+            f"DuckDB file: {db_path}\nreplication_start_date {args.start_date} (the sandbox's time tracking starts "
+            "in 2019):\n  records last changed before it are not synced, as in any Airbyte sync."
         )
-
         with open_duckdb_cache(db_path) as cache:
-            full = run_sync(source, cache, label="full sync", streams=streams)
-            rows_after_full = table_row_counts(cache, streams)
-            requests_full = control.request_counts()
-
-            changes = control.mutate(args.mutations)
-            print(f"\nChanged records in the sandbox (POST /_sandbox/mutate): {describe_changes(changes)}")
-
-            incremental = run_sync(
-                source, cache, label="incremental sync (state from the DuckDB file)", streams=streams
-            )
-            rows_after_incremental = table_row_counts(cache, streams)
-            requests_all = control.request_counts()
-            requests_incremental = requests_all - requests_full
-
-            print_section("Records per stream")
-            print(streams_table(streams, rows_after_full, incremental, rows_after_incremental))
-            if any(change.get("op") == "delete" for change in changes):
-                print("(Deleted records stay in DuckDB: Harvest's API reports no deletions, so no sync can see them.)")
-            print_section("API requests served by the sandbox")
-            print(
-                "Harvest allows 100 requests per 15 s (reports: 100 per 15 min); the connector stays under both. "
-                "Child streams\n(messages, payments, per-user rates) cost one request per parent: that is where "
-                "a sync's time goes.\n"
-            )
-            print(
-                f"full sync (and check): {requests_full.total:,}, incremental sync: "
-                f"{requests_incremental.total:,}, throttled (429): {requests_all.throttled:,}\n"
-            )
-            print(requests_table(requests_full.per_endpoint, requests_incremental.per_endpoint))
+            syncs = full_then_incremental_sync(source, cache, streams, SandboxControl(info.url), args.mutations)
+            print_demo_report(syncs)
             answer_rows = print_question(cache)
+        sandbox_pid = sandbox.pid
 
-    timings.steps = {"full_sync": full.seconds, "incremental_sync": incremental.seconds}
+    timings.steps = {"full_sync": syncs.full.seconds, "incremental_sync": syncs.incremental.seconds}
     print(
-        f"\nElapsed: full sync {full.seconds:.1f} s, incremental sync {incremental.seconds:.1f} s, "
+        f"\nElapsed: full sync {syncs.full.seconds:.1f} s, incremental sync {syncs.incremental.seconds:.1f} s, "
         f"whole demo {timings.total():.1f} s (sandbox stopped)"
     )
     print_how_to_query(db_path)
@@ -256,24 +321,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "duckdb_path": str(db_path),
         "sandbox_pid": sandbox_pid,
-        "streams": {
-            stream: {
-                "full_records_read": full.records_read[stream],
-                "rows_after_full": rows_after_full[stream],
-                "incremental_records_read": incremental.records_read[stream],
-                "rows_after_incremental": rows_after_incremental[stream],
-            }
-            for stream in streams
-        },
-        "mutations": list(changes),
-        "requests": {
-            "full": {"total": requests_full.total, "per_endpoint": dict(requests_full.per_endpoint)},
-            "incremental": {
-                "total": requests_incremental.total,
-                "per_endpoint": dict(requests_incremental.per_endpoint),
-            },
-            "throttled": requests_all.throttled,
-        },
+        **demo_summary(syncs),
         "billable_hours": answer_rows,
         "billable_hours_sql": BILLABLE_HOURS_SQL,
         "seconds": {**timings.steps, "total": timings.total()},
@@ -294,14 +342,12 @@ def run_config_sync(args: argparse.Namespace) -> dict[str, Any]:
         f"{config.get('api_url', 'https://api.harvestapp.com')}"
     )
     print(f"Config {args.config}: {json.dumps(redacted(config))}")
-    source = get_harvest_source(connector, config)
-    check_connection(source)
-    streams = selected_streams(source, args.streams)
+    source, streams = connect_source(connector, config, args.streams)
     with open_duckdb_cache(db_path) as cache:
         incremental = has_saved_state(cache)
         rows_before = table_row_counts(cache, streams)
         kind = "incremental sync (state from the DuckDB file)" if incremental else "first sync (full)"
-        print(f"Connector {connector}: check OK, {len(streams)} streams -> {db_path}")
+        print(f"DuckDB file: {db_path}")
         run = run_sync(source, cache, label=kind, streams=streams)
         rows_after = table_row_counts(cache, streams)
         print_section("Records per stream")
