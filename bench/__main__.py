@@ -39,6 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connector", type=Path, help="measure this copy of manifest.yaml + components.py instead")
     parser.add_argument("--sequential", action="store_true", help="run rate-limited cases one after the other")
     parser.add_argument("--name", help="result file name (default: UTC timestamp)")
+    parser.add_argument(
+        "--publish",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="embed the table in bench/README.md (default: with --full)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
@@ -134,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
-    report.write_all(result, args.out, name)
+    publish = args.publish if args.publish is not None else args.full
+    report.write_all(result, args.out, name, readme=Path(__file__).resolve().parent / "README.md" if publish else None)
     log(f"wrote {args.out / (name + '.json')}, {name}.png and latest.md")
     print((args.out / "latest.md").read_text())
     return 0

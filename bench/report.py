@@ -164,9 +164,28 @@ def plot(result: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def write_all(result: dict[str, Any], out: Path, name: str) -> None:
+START, END = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
+
+
+def embed(readme: Path, table: str) -> bool:
+    """Put ``table`` between the bench markers of ``readme`` (bench/README.md); False if it has no markers."""
+    if not readme.is_file():
+        return False
+    text = readme.read_text()
+    if START not in text or END not in text:
+        return False
+    head, rest = text.split(START, 1)
+    _old, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{table}{END}{tail}")
+    return True
+
+
+def write_all(result: dict[str, Any], out: Path, name: str, readme: Path | None = None) -> None:
+    """``<name>.md``, ``latest.md``, ``<name>.png`` and ``latest.png`` in ``out``; the table into ``readme`` too."""
     table = markdown(result, name)
     (out / f"{name}.md").write_text(table)
     (out / "latest.md").write_text(table)
     if plot(result, out / f"{name}.png"):
         (out / "latest.png").write_bytes((out / f"{name}.png").read_bytes())
+    if readme is not None:
+        embed(readme, table)
