@@ -106,7 +106,7 @@ def _max_in_any_window(times: list[dt.datetime], window: dt.timedelta) -> int:
     return most
 
 
-def test_given_the_manifest_budget_then_every_policy_is_a_moving_window() -> None:
+def test_given_the_manifest_when_building_the_budget_then_every_policy_is_a_moving_window() -> None:
     policies = _budget()._policies
 
     assert policies
@@ -114,7 +114,7 @@ def test_given_the_manifest_budget_then_every_policy_is_a_moving_window() -> Non
     assert not any(isinstance(policy, FixedWindowCallRatePolicy) for policy in policies)
 
 
-def test_given_a_greedy_client_on_general_endpoints_then_never_more_than_100_calls_in_any_15_seconds(
+def test_given_a_greedy_client_on_general_endpoints_when_calls_are_let_through_then_never_more_than_100_calls_in_any_15_seconds(
     frozen_clock: Any,
 ) -> None:
     calls = _greedy_client(_budget(), [_A_GENERAL_URL] * 500, frozen_clock)
@@ -123,7 +123,7 @@ def test_given_a_greedy_client_on_general_endpoints_then_never_more_than_100_cal
 
 
 @pytest.mark.parametrize("reports_url", [_A_REPORTS_URL, _A_SANDBOX_REPORTS_URL], ids=["harvest-host", "sandbox-host"])
-def test_given_a_greedy_client_on_reports_then_never_more_than_100_report_calls_in_any_15_minutes(
+def test_given_a_greedy_client_on_reports_when_calls_are_let_through_then_never_more_than_100_report_calls_in_any_15_minutes(
     reports_url: str, frozen_clock: Any
 ) -> None:
     calls = _greedy_client(_budget(), [reports_url] * 250, frozen_clock)
@@ -131,7 +131,7 @@ def test_given_a_greedy_client_on_reports_then_never_more_than_100_report_calls_
     assert _max_in_any_window([time for time, _ in calls], _HARVEST_REPORTS_WINDOW) <= _HARVEST_REPORTS_LIMIT
 
 
-def test_given_reports_and_general_calls_interleaved_then_each_limit_holds_and_reports_leave_the_general_budget_alone(
+def test_given_reports_and_general_calls_when_interleaved_then_each_limit_holds_and_reports_leave_the_general_budget_alone(
     frozen_clock: Any,
 ) -> None:
     budget = _budget()
@@ -149,7 +149,9 @@ def test_given_reports_and_general_calls_interleaved_then_each_limit_holds_and_r
     assert _max_in_any_window(general, _HARVEST_WINDOW) <= _HARVEST_LIMIT
 
 
-def test_given_a_path_that_only_mentions_report_then_it_is_budgeted_as_a_general_endpoint(frozen_clock: Any) -> None:
+def test_given_a_path_that_only_mentions_report_when_budgeted_then_it_is_budgeted_as_a_general_endpoint(
+    frozen_clock: Any,
+) -> None:
     budget = _budget()
     _greedy_client(budget, [_A_REPORTS_URL] * 100, frozen_clock)
     started = dt.datetime.now(dt.UTC)
@@ -159,7 +161,7 @@ def test_given_a_path_that_only_mentions_report_then_it_is_budgeted_as_a_general
     assert calls[-1][0] - started < dt.timedelta(seconds=2)
 
 
-def test_given_a_long_run_on_general_endpoints_then_the_budget_lets_through_at_least_90_percent_of_harvest_limit(
+def test_given_a_long_run_on_general_endpoints_when_measured_then_the_budget_lets_through_at_least_90_percent_of_harvest_limit(
     frozen_clock: Any,
 ) -> None:
     calls = _greedy_client(_budget(), [_A_GENERAL_URL] * 800, frozen_clock)
@@ -169,7 +171,7 @@ def test_given_a_long_run_on_general_endpoints_then_the_budget_lets_through_at_l
     assert len(calls) >= 0.9 * harvest_allows, (len(calls), elapsed)
 
 
-def test_given_a_long_run_on_reports_then_the_budget_lets_through_at_least_90_percent_of_harvest_limit(
+def test_given_a_long_run_on_reports_when_measured_then_the_budget_lets_through_at_least_90_percent_of_harvest_limit(
     frozen_clock: Any,
 ) -> None:
     calls = _greedy_client(_budget(), [_A_REPORTS_URL] * 400, frozen_clock)

@@ -84,7 +84,9 @@ def _is_secret_name(name: str) -> bool:
 
 
 # ---- spec lint ------------------------------------------------------------------------------------------------------
-def test_given_the_spec_then_every_secret_looking_field_is_an_airbyte_secret(spec: ConnectorSpecification) -> None:
+def test_given_the_spec_when_linted_then_every_secret_looking_field_is_an_airbyte_secret(
+    spec: ConnectorSpecification,
+) -> None:
     secret_fields = [
         (name, prop)
         for name, prop in _properties(spec.connectionSpecification)
@@ -96,7 +98,9 @@ def test_given_the_spec_then_every_secret_looking_field_is_an_airbyte_secret(spe
         assert prop.get("airbyte_secret") is True, name
 
 
-def test_given_the_spec_then_no_airbyte_secret_sits_under_any_of_or_all_of(spec: ConnectorSpecification) -> None:
+def test_given_the_spec_when_linted_then_no_airbyte_secret_sits_under_any_of_or_all_of(
+    spec: ConnectorSpecification,
+) -> None:
     for keyword in ("anyOf", "allOf"):
         assert "airbyte_secret" not in json.dumps(_sub_schemas(spec, keyword)), keyword
 
@@ -118,7 +122,9 @@ def _sub_schemas(spec: ConnectorSpecification, keyword: str) -> list[Any]:
     return found
 
 
-def test_given_the_spec_then_credentials_account_id_and_start_date_come_first(spec: ConnectorSpecification) -> None:
+def test_given_the_spec_when_ordering_properties_then_credentials_account_id_and_start_date_come_first(
+    spec: ConnectorSpecification,
+) -> None:
     properties = spec.connectionSpecification["properties"]
     by_order = sorted(properties, key=lambda name: properties[name].get("order", 10**6))
 
@@ -127,7 +133,7 @@ def test_given_the_spec_then_credentials_account_id_and_start_date_come_first(sp
     assert set(spec.connectionSpecification["required"]) == {"credentials", "account_id", "replication_start_date"}
 
 
-def test_given_the_spec_then_it_keeps_the_1_2_38_config_names(spec: ConnectorSpecification) -> None:
+def test_given_the_spec_when_compared_to_1_2_38_then_every_config_name_is_kept(spec: ConnectorSpecification) -> None:
     properties = spec.connectionSpecification["properties"]
     variants = {variant["properties"]["auth_type"]["const"]: variant for variant in properties["credentials"]["oneOf"]}
 
@@ -139,7 +145,9 @@ def test_given_the_spec_then_it_keeps_the_1_2_38_config_names(spec: ConnectorSpe
     assert properties["num_workers"]["title"] == "Number of Concurrent Threads"
 
 
-def test_given_the_spec_then_advanced_auth_declares_harvests_oauth_flow(spec: ConnectorSpecification) -> None:
+def test_given_the_spec_when_read_by_the_platform_then_advanced_auth_declares_harvests_oauth_flow(
+    spec: ConnectorSpecification,
+) -> None:
     advanced_auth = spec.advanced_auth
 
     assert advanced_auth is not None
