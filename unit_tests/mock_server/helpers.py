@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.mock_http.response_builder import FieldPath
 
+from .config import _A_TOKEN, _AN_ACCOUNT_ID
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse, json_response
 
@@ -16,6 +18,22 @@ _EPOCH = "1970-01-01T00:00:00Z"
 def sent_requests(mocker: HttpMocker) -> list[Any]:
     """Every request the connector sent during the test, in order (requests-mock's history)."""
     return list(mocker._mocker.request_history)
+
+
+# product/version plus a contact URL or e-mail address, as Harvest asks of every client
+DESCRIPTIVE_USER_AGENT = re.compile(r"^\S+/\d+(\.\d+)* \(.*(https?://|@)\S+.*\)$")
+
+
+def assert_harvest_headers_on_every_request(
+    mocker: HttpMocker, token: str = _A_TOKEN, account_id: str = _AN_ACCOUNT_ID
+) -> None:
+    """Harvest-Account-Id, a descriptive User-Agent and the bearer token on every request sent to the API."""
+    requests = sent_requests(mocker)
+    assert requests
+    for request in requests:
+        assert request.headers.get("Harvest-Account-Id") == account_id, request.url
+        assert request.headers.get("Authorization") == f"Bearer {token}", request.url
+        assert DESCRIPTIVE_USER_AGENT.match(request.headers.get("User-Agent", "")), request.headers.get("User-Agent")
 
 
 def records_of(stream: str, ids: list[int], updated_at: str = "2024-01-10T10:00:00Z", **fields: Any) -> list[Any]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pytest
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.mock_http import HttpMocker
 
-from .config import _A_START_DATE, _A_TOKEN, _AN_ACCOUNT_ID, ConfigBuilder
-from .helpers import records_of, sent_requests
+from .config import _A_START_DATE, ConfigBuilder
+from .helpers import assert_harvest_headers_on_every_request, records_of
 from .request_builder import HarvestRequest
 from .response_builder import HarvestResponse, company_response
 from .source import read_streams, state_for
@@ -49,8 +48,6 @@ _AN_ID = 1001
 _ANOTHER_ID = 1002
 _A_THIRD_ID = 1003
 _A_CURSOR_TOKEN = "eyJhZnRlciI6eyJpZCI6MTAwMn19"  # {"after":{"id":1002}}, as Harvest encodes it
-# product/version plus a contact URL or e-mail address, as Harvest asks of every client
-_DESCRIPTIVE_USER_AGENT = re.compile(r"^\S+/\d+(\.\d+)* \(.*(https?://|@)\S+.*\)$")
 
 
 def _ids(output: object) -> list[int]:
@@ -76,17 +73,19 @@ def test_given_no_state_when_read_then_request_per_page_2000_updated_since_start
 def test_given_any_request_when_read_then_send_account_id_descriptive_user_agent_and_bearer_token(
     stream: EntityStream, http_mocker: HttpMocker
 ) -> None:
+    second_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).with_cursor(_A_CURSOR_TOKEN)
     http_mocker.get(
         HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).build(),
-        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_AN_ID])).build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID]))
+        .with_next_link(second_page.url())
+        .build(),
     )
+    http_mocker.get(second_page.build(), HarvestResponse.of(stream.name).build())
 
     read_streams(ConfigBuilder().build(), stream.name)
 
-    for request in sent_requests(http_mocker):
-        assert request.headers["Harvest-Account-Id"] == _AN_ACCOUNT_ID
-        assert request.headers["Authorization"] == f"Bearer {_A_TOKEN}"
-        assert _DESCRIPTIVE_USER_AGENT.match(request.headers["User-Agent"]), request.headers["User-Agent"]
+    assert_harvest_headers_on_every_request(http_mocker)
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
@@ -204,7 +203,4 @@ def test_given_company_when_read_then_send_account_id_user_agent_and_bearer_toke
 
     read_streams(ConfigBuilder().build(), "company", sync_mode=SyncMode.full_refresh)
 
-    (request,) = sent_requests(http_mocker)
-    assert request.headers["Harvest-Account-Id"] == _AN_ACCOUNT_ID
-    assert request.headers["Authorization"] == f"Bearer {_A_TOKEN}"
-    assert _DESCRIPTIVE_USER_AGENT.match(request.headers["User-Agent"])
+    assert_harvest_headers_on_every_request(http_mocker)

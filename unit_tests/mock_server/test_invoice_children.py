@@ -13,7 +13,14 @@ import pytest
 from airbyte_cdk.test.mock_http import HttpMocker
 
 from .config import _A_START_DATE, ConfigBuilder
-from .helpers import given_children, given_invoices, given_invoices_in_state, records_of, sent_requests
+from .helpers import (
+    assert_harvest_headers_on_every_request,
+    given_children,
+    given_invoices,
+    given_invoices_in_state,
+    records_of,
+    sent_requests,
+)
 from .request_builder import HarvestRequest
 from .response_builder import HarvestResponse
 from .source import read_streams, state_for
@@ -154,3 +161,29 @@ def test_given_an_end_date_when_read_then_children_updated_after_it_are_not_emit
     output = read_streams(ConfigBuilder().with_end_date("2024-01-01T00:00:00Z").build(), stream)
 
     assert _parent_ids(output) == {11: _AN_INVOICE_ID}
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_invoices_on_two_pages_when_first_sync_then_children_of_invoices_on_both_pages_are_read(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    first_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH)
+    second_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH).with_page(2)
+    http_mocker.get(
+        first_page.build(),
+        HarvestResponse.of("invoices")
+        .with_records(records_of("invoices", [_AN_INVOICE_ID]))
+        .with_next_link(second_page.url())
+        .build(),
+    )
+    http_mocker.get(
+        second_page.build(),
+        HarvestResponse.of("invoices").with_records(records_of("invoices", [_AN_OLD_INVOICE_ID])).build(),
+    )
+    given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE), [11])
+    given_children(http_mocker, stream, child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE), [21])
+
+    output = read_streams(ConfigBuilder().build(), stream)
+
+    assert _parent_ids(output) == {11: _AN_INVOICE_ID, 21: _AN_OLD_INVOICE_ID}
+    assert_harvest_headers_on_every_request(http_mocker)

@@ -12,12 +12,13 @@ import json
 from typing import Any
 
 import pytest
+from airbyte_cdk.models import FailureType
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest
 
 from .config import _A_START_DATE, ConfigBuilder
 from .helpers import records_of, sent_requests
 from .request_builder import OAUTH_TOKEN_URL, HarvestRequest
-from .response_builder import HarvestResponse, oauth_token_response
+from .response_builder import HarvestResponse, json_response, oauth_token_response
 from .source import read_streams
 
 _A_CLIENT_ID = "a-client-id"
@@ -135,3 +136,25 @@ def test_given_an_oauth_token_url_in_config_when_read_then_the_refresh_goes_ther
     )
 
     assert len(output.records) == 1
+
+
+@pytest.mark.parametrize("oauth_error", ["invalid_grant", "invalid_client"])
+def test_given_a_spent_or_revoked_refresh_token_when_read_then_the_sync_fails_with_a_config_error(
+    oauth_error: str, http_mocker: HttpMocker
+) -> None:
+    http_mocker.post(
+        _refresh_request(),
+        json_response(
+            {"error": oauth_error, "error_description": "The provided access grant is invalid, expired, or revoked."},
+            status_code=400,
+        ),
+    )
+
+    output = read_streams(_oauth_config(), "clients", expecting_exception=True)
+
+    assert output.records == []
+    assert output.errors
+    assert any(error.trace.error.failure_type == FailureType.config_error for error in output.errors), [
+        (error.trace.error.failure_type, error.trace.error.message) for error in output.errors
+    ]
+    assert all(request.method == "POST" for request in sent_requests(http_mocker))

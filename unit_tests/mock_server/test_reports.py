@@ -23,7 +23,7 @@ from airbyte_cdk.test.mock_http.response_builder import FieldPath
 from freezegun import freeze_time
 
 from .config import ConfigBuilder
-from .helpers import sent_requests
+from .helpers import assert_harvest_headers_on_every_request, sent_requests
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse
 from .source import get_source, read_streams, state_for
@@ -166,6 +166,7 @@ def test_given_a_start_date_when_full_refresh_then_each_window_is_requested_and_
     assert {"from", "to", "currency", stream.subject} <= set(primary_key)
     for record in output.records:
         assert all(record.record.data.get(field) is not None for field in primary_key), record.record.data
+    assert_harvest_headers_on_every_request(http_mocker)
 
 
 @pytest.mark.parametrize("stream", REPORT_STREAMS, ids=_IDS)

@@ -15,7 +15,13 @@ from airbyte_cdk.models import Level
 from airbyte_cdk.test.mock_http import HttpMocker
 
 from .config import _A_START_DATE, ConfigBuilder
-from .helpers import given_children, given_current_user, given_users, sent_requests
+from .helpers import (
+    assert_harvest_headers_on_every_request,
+    given_children,
+    given_current_user,
+    given_users,
+    sent_requests,
+)
 from .request_builder import HarvestRequest
 from .response_builder import ErrorResponse
 from .source import read_streams, state_for
@@ -45,6 +51,7 @@ def test_given_two_users_when_read_project_assignments_then_assignments_of_both_
 
     assert _parent_ids(output) == {11: _A_USER_ID, 12: _A_USER_ID, 21: _AN_OLD_USER_ID}
     assert not output.errors
+    assert_harvest_headers_on_every_request(http_mocker)
 
 
 def test_given_state_when_read_project_assignments_then_every_user_is_read_again_and_assignments_since_cursor(
