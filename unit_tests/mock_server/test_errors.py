@@ -240,3 +240,20 @@ def test_given_403_on_the_parent_invoices_when_read_invoice_messages_then_the_ch
     assert output.records == []
     assert not output.errors
     assert any("403" in message and "Invoices feature" in message for message in _warnings(output)), _warnings(output)
+
+
+def test_given_a_report_answer_without_results_when_read_then_the_report_fails_naming_the_key(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.get(
+        HarvestRequest.report("expenses/team").with_window("20240315", "20250314").build(),
+        json_response({"message": "Something went wrong"}),
+    )
+
+    with freeze_time("2024-07-01T12:00:00Z"):
+        output = read_streams(
+            ConfigBuilder().with_start_date("2024-03-15T00:00:00Z").build(), "expenses_team", expecting_exception=True
+        )
+
+    assert output.records == []
+    assert "results" in output.errors[0].trace.error.message

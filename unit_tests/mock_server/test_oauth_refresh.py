@@ -8,6 +8,7 @@ lifetime, not per request; a rotated refresh token goes back to the platform as 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -26,6 +27,7 @@ _A_CLIENT_SECRET = "a-client-secret"
 _A_REFRESH_TOKEN = "a-refresh-token"
 _A_ROTATED_REFRESH_TOKEN = "a-rotated-refresh-token"
 _AN_ACCESS_TOKEN = "an-access-token"
+_AN_ACCESS_TOKEN_LIFETIME_SECONDS = 1209600  # Harvest's 14 days
 _A_SANDBOX_TOKEN_URL = "http://127.0.0.1:8765/api/v2/oauth2/token"
 
 
@@ -74,10 +76,15 @@ def test_given_client_credentials_when_read_then_refresh_is_a_form_post_and_api_
 def test_given_a_rotated_refresh_token_when_read_then_it_is_handed_back_as_a_config_control_message(
     http_mocker: HttpMocker, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    http_mocker.post(_refresh_request(), oauth_token_response(_AN_ACCESS_TOKEN, _A_ROTATED_REFRESH_TOKEN))
+    http_mocker.post(
+        _refresh_request(),
+        oauth_token_response(_AN_ACCESS_TOKEN, _A_ROTATED_REFRESH_TOKEN, expires_in=_AN_ACCESS_TOKEN_LIFETIME_SECONDS),
+    )
     _given_clients_with_bearer(http_mocker, _AN_ACCESS_TOKEN)
 
+    before = dt.datetime.now(dt.UTC)
     read_streams(_oauth_config(), "clients")
+    after = dt.datetime.now(dt.UTC)
 
     configs = _control_configs(capsys.readouterr().out)
     assert configs, "no CONNECTOR_CONFIG control message"
@@ -85,6 +92,11 @@ def test_given_a_rotated_refresh_token_when_read_then_it_is_handed_back_as_a_con
     assert credentials["refresh_token"] == _A_ROTATED_REFRESH_TOKEN
     assert credentials["client_id"] == _A_CLIENT_ID
     assert credentials["auth_type"] == "Client"
+    # the access token and its expiry (expires_in from now) are kept, so the next sync need not refresh again
+    assert credentials["access_token"] == _AN_ACCESS_TOKEN
+    expiry = dt.datetime.fromisoformat(credentials["token_expiry_date"])
+    lifetime = dt.timedelta(seconds=_AN_ACCESS_TOKEN_LIFETIME_SECONDS)
+    assert before + lifetime - dt.timedelta(seconds=5) <= expiry <= after + lifetime + dt.timedelta(seconds=5)
 
 
 def test_given_two_streams_and_two_pages_when_read_then_the_token_is_refreshed_once(http_mocker: HttpMocker) -> None:
