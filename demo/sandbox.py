@@ -14,6 +14,7 @@ import ctypes
 import json
 import os
 import queue
+import shlex
 import signal
 import subprocess
 import sys
@@ -106,7 +107,17 @@ class SandboxProcess:
         """Start the child and return what it printed; raises :class:`SandboxError` if it does not come up."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("w", encoding="utf-8")
-        self._process = subprocess.Popen(
+        try:
+            self._process = self._spawn(log)
+        except OSError as error:
+            log.close()
+            raise SandboxError(f"cannot start the sandbox ({shlex.join(self.command)}): {error}") from error
+        self._drainer = threading.Thread(target=self._drain_stdout, args=(log,), name="sandbox-stdout", daemon=True)
+        self._drainer.start()
+        return SandboxInfo.from_printed_values(self._wait_for_startup_values())
+
+    def _spawn(self, log: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             self.command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -118,9 +129,6 @@ class SandboxProcess:
             process_group=0,  # Ctrl-C reaches the demo only; the demo stops the sandbox itself, in order.
             preexec_fn=_die_with_parent,  # the demo is single-threaded here, so preexec_fn is safe
         )
-        self._drainer = threading.Thread(target=self._drain_stdout, args=(log,), name="sandbox-stdout", daemon=True)
-        self._drainer.start()
-        return SandboxInfo.from_printed_values(self._wait_for_startup_values())
 
     def _drain_stdout(self, log: Any) -> None:
         assert self._process is not None and self._process.stdout is not None
