@@ -302,3 +302,19 @@ def test_given_project_budget_when_read_then_one_snapshot_request_without_window
 
     assert sorted(r.record.data["project_id"] for r in output.records) == [14307913, 14308069]
     assert _primary_key("project_budget") == ["project_id"]
+
+
+def test_given_a_window_on_two_pages_when_read_then_the_page_link_is_followed_and_rows_of_both_carry_the_window(
+    http_mocker: HttpMocker,
+) -> None:
+    from_, to = _WINDOWS_SINCE_START[0]
+    first_page = _window_request(_TIME_CLIENTS, from_, to)
+    second_page = _window_request(_TIME_CLIENTS, from_, to).with_page(2)
+    http_mocker.get(first_page.build(), _rows(_TIME_CLIENTS, [1, 2]).with_next_link(second_page.url()).build())
+    http_mocker.get(second_page.build(), _rows(_TIME_CLIENTS, [3]).build())
+
+    with freeze_time("2022-05-01T00:00:00Z"):
+        output = read_streams(ConfigBuilder().with_start_date(_A_START_DATE).build(), _TIME_CLIENTS.name)
+
+    rows = sorted((r.record.data["client_id"], r.record.data["from"], r.record.data["to"]) for r in output.records)
+    assert rows == [(1, from_, to), (2, from_, to), (3, from_, to)]

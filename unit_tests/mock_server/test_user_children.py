@@ -20,10 +20,11 @@ from .helpers import (
     given_children,
     given_current_user,
     given_users,
+    records_of,
     sent_requests,
 )
 from .request_builder import HarvestRequest
-from .response_builder import ErrorResponse
+from .response_builder import ErrorResponse, HarvestResponse
 from .source import read_streams, state_for
 
 _A_USER_ID = 1782959
@@ -135,3 +136,27 @@ def test_given_a_member_who_cannot_list_users_when_read_rates_then_their_own_rat
     assert not output.errors
     warnings = [m.log.message for m in output.logs if m.log.level == Level.WARN and "403" in m.log.message]
     assert warnings and "current user" in warnings[0], warnings
+
+
+def test_given_project_assignments_on_two_cursor_pages_when_read_then_both_pages_are_read_for_that_user(
+    http_mocker: HttpMocker,
+) -> None:
+    given_users(http_mocker, [_A_USER_ID])
+    first_page = HarvestRequest.project_assignments(_A_USER_ID).with_updated_since(_A_START_DATE)
+    second_page = (
+        HarvestRequest.project_assignments(_A_USER_ID)
+        .with_updated_since(_A_START_DATE)
+        .with_cursor("eyJhZnRlciI6eyJpZCI6MTF9fQ")
+    )
+    http_mocker.get(
+        first_page.build(),
+        HarvestResponse.of("project_assignments")
+        .with_records(records_of("project_assignments", [11]))
+        .with_next_link(second_page.url())
+        .build(),
+    )
+    given_children(http_mocker, "project_assignments", second_page, [12])
+
+    output = read_streams(ConfigBuilder().build(), "project_assignments")
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 12: _A_USER_ID}
