@@ -106,12 +106,14 @@ def _max_in_any_window(times: list[dt.datetime], window: dt.timedelta) -> int:
     return most
 
 
-def test_given_the_manifest_when_building_the_budget_then_every_policy_is_a_moving_window() -> None:
-    policies = _budget()._policies
+@pytest.mark.parametrize(
+    "url", [_A_GENERAL_URL, _A_REPORTS_URL, _A_SANDBOX_REPORTS_URL], ids=["general", "reports", "sandbox-reports"]
+)
+def test_given_the_manifest_when_building_the_budget_then_every_request_falls_under_a_moving_window(url: str) -> None:
+    policy = _budget().get_matching_policy(_request(url))
 
-    assert policies
-    assert all(isinstance(policy, MovingWindowCallRatePolicy) for policy in policies)
-    assert not any(isinstance(policy, FixedWindowCallRatePolicy) for policy in policies)
+    assert isinstance(policy, MovingWindowCallRatePolicy)
+    assert not isinstance(policy, FixedWindowCallRatePolicy)
 
 
 def test_given_a_greedy_client_on_general_endpoints_when_calls_are_let_through_then_never_more_than_100_calls_in_any_15_seconds(

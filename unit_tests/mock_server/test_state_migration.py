@@ -161,3 +161,23 @@ def test_given_a_1_2_x_per_partition_user_child_state_when_read_then_children_si
         assert emitted == [101, 102, 201, 202]
     else:  # read everything, keep what changed since the newest legacy cursor
         assert emitted == [101, 201]
+
+
+def test_given_a_1_2_x_report_state_older_than_the_start_date_when_read_then_every_window_from_the_start_is_read(
+    http_mocker: HttpMocker,
+) -> None:
+    windows = [("20230315", "20240314"), ("20240315", "20250314")]
+    for from_, to in windows:
+        http_mocker.get(
+            HarvestRequest.report("expenses/clients").with_window(from_, to).build(),
+            HarvestResponse.of("expenses_clients").with_record(HarvestRecord.of("expenses_clients")).build(),
+        )
+
+    with freeze_time("2025-01-10T12:00:00Z"):
+        output = read_streams(
+            ConfigBuilder().with_start_date("2023-03-15T00:00:00Z").build(),
+            "expenses_clients",
+            state=state_for("expenses_clients", {"to": "20211231"}),
+        )
+
+    assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == windows
