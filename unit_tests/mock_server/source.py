@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import logging
 import pickle
 import sys
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, SyncMode
+from airbyte_cdk.models import AirbyteStateMessage, AirbyteStream, ConfiguredAirbyteCatalog, SyncMode
 from airbyte_cdk.sources.declarative import concurrent_declarative_source
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
@@ -139,3 +140,19 @@ def read_streams(
 
 def state_for(stream_name: str, stream_state: Mapping[str, Any]) -> list[AirbyteStateMessage]:
     return StateBuilder().with_stream_state(stream_name, dict(stream_state)).build()
+
+
+@cache
+def _discovered_streams_pickle() -> bytes:
+    config = {
+        "credentials": {"auth_type": "Token", "api_token": "a-token"},
+        "account_id": "1234567",
+        "replication_start_date": "2021-01-01T00:00:00Z",
+    }
+    catalog = get_source(config).discover(logging.getLogger("airbyte"), config)
+    return pickle.dumps({stream.name: stream for stream in catalog.streams})
+
+
+def discovered_stream(name: str) -> AirbyteStream:
+    """The stream as `discover` declares it (sync modes, primary key, cursor)."""
+    return pickle.loads(_discovered_streams_pickle())[name]  # type: ignore[no-any-return]

@@ -12,7 +12,7 @@ from .config import _A_START_DATE, ConfigBuilder
 from .helpers import assert_harvest_headers_on_every_request, records_of
 from .request_builder import HarvestRequest
 from .response_builder import HarvestResponse, company_response
-from .source import read_streams, state_for
+from .source import discovered_stream, read_streams, state_for
 
 
 @dataclass(frozen=True)
@@ -204,3 +204,21 @@ def test_given_company_when_read_then_send_account_id_user_agent_and_bearer_toke
     read_streams(ConfigBuilder().build(), "company", sync_mode=SyncMode.full_refresh)
 
     assert_harvest_headers_on_every_request(http_mocker)
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_an_entity_stream_when_discovered_then_it_is_incremental_with_its_primary_key_and_cursor(
+    stream: EntityStream,
+) -> None:
+    discovered = discovered_stream(stream.name)
+
+    assert discovered.supported_sync_modes == [SyncMode.full_refresh, SyncMode.incremental]
+    assert discovered.source_defined_primary_key == [[stream.primary_key]]
+    assert discovered.default_cursor_field == [stream.cursor]
+
+
+def test_given_company_when_discovered_then_it_is_a_full_refresh_singleton_keyed_by_base_uri() -> None:
+    discovered = discovered_stream("company")
+
+    assert discovered.supported_sync_modes == [SyncMode.full_refresh]
+    assert discovered.source_defined_primary_key == [["base_uri"]]

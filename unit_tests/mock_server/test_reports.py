@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import logging
 from dataclasses import dataclass
-from functools import cache
 
 import pytest
+from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.mock_http.response_builder import FieldPath
 from freezegun import freeze_time
@@ -26,7 +25,7 @@ from .config import ConfigBuilder
 from .helpers import assert_harvest_headers_on_every_request, sent_requests
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse
-from .source import get_source, read_streams, state_for
+from .source import discovered_stream, read_streams, state_for
 
 _HARVEST_MAX_WINDOW_DAYS = 365
 _A_START_DATE = "2022-03-15T00:00:00Z"
@@ -192,15 +191,8 @@ def _rows_list(stream: ReportStream, subject_id: int, currency: str) -> list:  #
 
 
 def _primary_key(stream_name: str) -> list[str]:
-    return _primary_keys()[stream_name]
-
-
-@cache
-def _primary_keys() -> dict[str, list[str]]:
-    """The primary keys the connector declares in its catalog (discover)."""
-    config = ConfigBuilder().build()
-    catalog = get_source(config).discover(logging.getLogger("airbyte"), config)
-    return {stream.name: [path[0] for path in stream.source_defined_primary_key or []] for stream in catalog.streams}
+    """The primary key the connector declares in its catalog (discover)."""
+    return [path[0] for path in discovered_stream(stream_name).source_defined_primary_key or []]
 
 
 @pytest.mark.parametrize(
@@ -318,3 +310,15 @@ def test_given_a_window_on_two_pages_when_read_then_the_page_link_is_followed_an
 
     rows = sorted((r.record.data["client_id"], r.record.data["from"], r.record.data["to"]) for r in output.records)
     assert rows == [(1, from_, to), (2, from_, to), (3, from_, to)]
+
+
+@pytest.mark.parametrize("stream", REPORT_STREAMS, ids=_IDS)
+def test_given_a_windowed_report_when_discovered_then_it_is_incremental_on_from(stream: ReportStream) -> None:
+    discovered = discovered_stream(stream.name)
+
+    assert SyncMode.incremental in discovered.supported_sync_modes
+    assert discovered.default_cursor_field == ["from"]
+
+
+def test_given_project_budget_when_discovered_then_it_is_a_full_refresh_snapshot() -> None:
+    assert discovered_stream("project_budget").supported_sync_modes == [SyncMode.full_refresh]
