@@ -165,7 +165,7 @@ def test_given_a_server_error_then_200_when_read_then_request_is_retried_and_rec
     assert sorted(record.record.data["id"] for record in output.records) == [1, 2]
     assert not output.errors
     assert len(sent_requests(http_mocker)) == 2
-    assert fake_sleep.waits, "a retry must back off"
+    assert max(fake_sleep.waits, default=0) >= 1, fake_sleep.waits  # a retry backs off
 
 
 def test_given_a_429_with_retry_after_then_200_when_read_then_the_connector_waits_at_least_retry_after_and_retries(
@@ -184,7 +184,7 @@ def test_given_a_429_with_retry_after_then_200_when_read_then_the_connector_wait
     assert sorted(record.record.data["id"] for record in output.records) == [1, 2]
     assert not output.errors
     assert len(sent_requests(http_mocker)) == 2
-    assert sum(fake_sleep.waits) >= 15, fake_sleep.waits
+    assert max(fake_sleep.waits) >= 15, fake_sleep.waits  # Retry-After: 15
 
 
 def test_given_a_429_on_a_second_page_when_read_then_no_page_is_read_twice_and_no_record_duplicated(
