@@ -181,3 +181,43 @@ def test_given_a_1_2_x_report_state_older_than_the_start_date_when_read_then_eve
         )
 
     assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == windows
+
+
+def test_given_a_1_2_x_global_child_state_past_10000_parents_when_read_then_only_changed_and_open_invoices_are_read(
+    http_mocker: HttpMocker,
+) -> None:
+    legacy = {"use_global_cursor": True, "state": {"updated_at": _A_LEGACY_CURSOR}, "lookback_window": 0}
+    given_invoices(http_mocker, [300], updated_since=_LEGACY_CURSOR_MINUS_LOOKBACK)
+    given_invoices_in_state(http_mocker, "open", [])
+    given_invoices_in_state(http_mocker, "draft", [400])
+    for invoice_id in (300, 400):
+        given_children(
+            http_mocker,
+            "invoice_payments",
+            HarvestRequest.invoice_payments(invoice_id).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK),
+            [invoice_id + 1],
+        )
+
+    output = read_streams(ConfigBuilder().build(), "invoice_payments", state=state_for("invoice_payments", legacy))
+
+    assert sorted(record.record.data["id"] for record in output.records) == [301, 401]
+
+
+def test_given_a_1_2_x_global_user_child_state_when_read_then_every_user_is_read_and_children_since_its_cursor(
+    http_mocker: HttpMocker,
+) -> None:
+    legacy = {"use_global_cursor": True, "state": {"updated_at": _A_LEGACY_CURSOR}, "lookback_window": 0}
+    given_users(http_mocker, [100, 200])
+    for user_id in (100, 200):
+        given_children(
+            http_mocker,
+            "project_assignments",
+            HarvestRequest.project_assignments(user_id).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK),
+            [user_id + 1],
+        )
+
+    output = read_streams(
+        ConfigBuilder().build(), "project_assignments", state=state_for("project_assignments", legacy)
+    )
+
+    assert sorted(record.record.data["id"] for record in output.records) == [101, 201]
