@@ -109,6 +109,25 @@ def test_given_state_when_read_incremental_then_request_updated_since_state_minu
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_only_records_inside_the_lookback_when_read_incremental_then_state_does_not_go_backwards(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_STATE_MINUS_DEFAULT_LOOKBACK).build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID], updated_at="2024-03-01T09:59:30Z"))
+        .build(),
+    )
+
+    output = read_streams(
+        ConfigBuilder().build(), stream.name, state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR})
+    )
+
+    assert _ids(output) == [_AN_ID]
+    assert output.most_recent_state.stream_state.__dict__ == {stream.cursor: _A_STATE_CURSOR}
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
 def test_given_a_lookback_window_setting_when_read_incremental_then_updated_since_is_state_minus_that_many_seconds(
     stream: EntityStream, http_mocker: HttpMocker
 ) -> None:
