@@ -163,8 +163,12 @@ class HarvestErrorHandler(DefaultErrorHandler):
     Harvest role lacks a permission must say so where people look. The message is the response filter's own
     `error_message` (it names the stream and the role or feature it needs).
 
+    With OAuth credentials, a 401 first refreshes the access token and retries (once); a personal access token
+    fails at once, with the manifest's message.
+
     Example: a 403 on /v2/users matched by `{http_codes: [403], action: IGNORE, error_message: "users: ..."}`
         -> ErrorResolution(IGNORE) and a WARNING log "users: Harvest answered 403 Forbidden; ..." (once per message)
+             a 401 under `auth_type: Client` -> ErrorResolution(REFRESH_TOKEN_THEN_RETRY, config_error)
     """
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
@@ -176,7 +180,24 @@ class HarvestErrorHandler(DefaultErrorHandler):
         resolution = super().interpret_response(response_or_exception)
         if resolution.response_action == ResponseAction.IGNORE and resolution.error_message:
             self._warn_once(resolution.error_message)
+        if (
+            resolution.response_action == ResponseAction.FAIL
+            and isinstance(response_or_exception, requests.Response)
+            and response_or_exception.status_code == 401
+            and self._uses_oauth()
+        ):
+            # An OAuth access token can expire between being read and arriving: refresh it and retry once. The CDK
+            # refreshes at most once per request, so a token that is rejected again still fails as a config error.
+            return ErrorResolution(
+                response_action=ResponseAction.REFRESH_TOKEN_THEN_RETRY,
+                failure_type=FailureType.config_error,
+                error_message=resolution.error_message,
+            )
         return resolution
+
+    def _uses_oauth(self) -> bool:
+        credentials = self.config.get("credentials") if isinstance(self.config, Mapping) else None
+        return isinstance(credentials, Mapping) and credentials.get("auth_type") == "Client"
 
     def _warn_once(self, message: str) -> None:
         # One handler serves one stream (or one child stream's parent read): a forbidden report is asked once per

@@ -45,3 +45,21 @@ def test_given_other_responses_then_the_default_handling_applies_without_warning
     with caplog.at_level(logging.WARNING, logger="airbyte"):
         assert _handler().interpret_response(_response(status)).response_action == action
     assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def _unauthorized_handler(auth_type: str) -> HarvestErrorHandler:
+    unauthorized = HttpResponseFilter(
+        action=ResponseAction.FAIL, http_codes={401}, error_message="check the token", config={}, parameters={}
+    )
+    config = {"credentials": {"auth_type": auth_type}}
+    return HarvestErrorHandler(config=config, parameters={}, response_filters=[unauthorized])
+
+
+def test_given_oauth_credentials_and_a_401_then_the_token_is_refreshed_and_the_request_retried() -> None:
+    resolution = _unauthorized_handler("Client").interpret_response(_response(401))
+    assert resolution.response_action == ResponseAction.REFRESH_TOKEN_THEN_RETRY
+    assert resolution.error_message == "check the token"
+
+
+def test_given_a_personal_access_token_and_a_401_then_it_fails_at_once() -> None:
+    assert _unauthorized_handler("Token").interpret_response(_response(401)).response_action == ResponseAction.FAIL
