@@ -322,3 +322,27 @@ def test_given_a_windowed_report_when_discovered_then_it_is_incremental_on_from(
 
 def test_given_project_budget_when_discovered_then_it_is_a_full_refresh_snapshot() -> None:
     assert discovered_stream("project_budget").supported_sync_modes == [SyncMode.full_refresh]
+
+
+@pytest.mark.parametrize(
+    "reports_lookback_days, today, windows_read",
+    [
+        pytest.param(0, "2024-03-20T12:00:00Z", _WINDOWS_SINCE_START[2:], id="no-lookback-5-days-in"),
+        pytest.param(60, "2024-04-24T12:00:00Z", _WINDOWS_SINCE_START[1:], id="60-day-lookback-40-days-in"),
+        pytest.param(60, "2024-06-01T12:00:00Z", _WINDOWS_SINCE_START[2:], id="60-day-lookback-78-days-in"),
+    ],
+)
+def test_given_a_reports_lookback_setting_when_incremental_then_the_previous_window_is_reread_only_within_it(
+    reports_lookback_days: int, today: str, windows_read: list[tuple[str, str]], http_mocker: HttpMocker
+) -> None:
+    for from_, to in windows_read:
+        http_mocker.get(_window_request(_TIME_CLIENTS, from_, to).build(), _rows(_TIME_CLIENTS, [1]).build())
+
+    with freeze_time(today):
+        output = read_streams(
+            ConfigBuilder().with_start_date(_A_START_DATE).with_reports_lookback_days(reports_lookback_days).build(),
+            _TIME_CLIENTS.name,
+            state=state_for(_TIME_CLIENTS.name, {"from": "20240315"}),
+        )
+
+    assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == windows_read
