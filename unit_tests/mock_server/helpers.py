@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airbyte_cdk.test.mock_http import HttpMocker
+from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 from airbyte_cdk.test.mock_http.response_builder import FieldPath
 
 from .config import _A_TOKEN, _AN_ACCOUNT_ID
@@ -124,3 +124,18 @@ def given_children(
 ) -> list[int]:
     http_mocker.get(request.build(), HarvestResponse.of(child).with_records(records_of(child, ids, updated_at)).build())
     return ids
+
+
+def given_failure_then_response(
+    mocker: HttpMocker, request: HarvestRequest, failure: type[Exception], response: HttpResponse
+) -> None:
+    """The first call of `request` fails in transit (timeout, connection reset), the next one answers `response`.
+
+    HttpResponse cannot express a transport failure, so this registers on HttpMocker's underlying requests-mock
+    (exact URL and query, as every other mock); the test checks the number of calls itself.
+    """
+    mocker._mocker.get(
+        request.url(),
+        complete_qs=True,
+        response_list=[{"exc": failure}, {"text": response.body, "status_code": response.status_code}],
+    )

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+import requests
 from airbyte_cdk.models import FailureType, Level, SyncMode
 from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 from freezegun import freeze_time
 
 from .config import _A_START_DATE, _AN_ACCOUNT_ID, ConfigBuilder
 from .conftest import FakeSleep
-from .helpers import given_children, given_invoices, records_of, sent_requests
+from .helpers import given_children, given_failure_then_response, given_invoices, records_of, sent_requests
 from .request_builder import HarvestRequest
 from .response_builder import ErrorResponse, HarvestResponse, json_response
 from .source import read_streams
@@ -257,3 +258,28 @@ def test_given_a_report_answer_without_results_when_read_then_the_report_fails_n
 
     assert output.records == []
     assert "results" in output.errors[0].trace.error.message
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(requests.exceptions.ConnectTimeout, id="connect-timeout"),
+        pytest.param(requests.exceptions.ReadTimeout, id="read-timeout"),
+        pytest.param(requests.exceptions.ConnectionError, id="connection-reset"),
+    ],
+)
+def test_given_a_transport_failure_then_200_when_read_then_the_request_is_retried_and_records_emitted_once(
+    failure: type[Exception], http_mocker: HttpMocker, fake_sleep: FakeSleep
+) -> None:
+    given_failure_then_response(
+        http_mocker,
+        _clients(),
+        failure,
+        HarvestResponse.of("clients").with_records(records_of("clients", [1, 2])).build(),
+    )
+
+    output = read_streams(ConfigBuilder().build(), "clients")
+
+    assert sorted(record.record.data["id"] for record in output.records) == [1, 2]
+    assert not output.errors
+    assert len(sent_requests(http_mocker)) == 2
