@@ -379,3 +379,30 @@ def test_given_a_member_when_rates_read_then_the_current_users_rates_are_synced_
     assert {r.record.data["id"]: r.record.data["parent_id"] for r in output.records} == {91: 9}
     warnings = [m.log.message for m in output.logs if m.log.level == Level.WARN]
     assert len(warnings) == 1 and warnings[0].startswith("cost_rates: Harvest answered 403 Forbidden")
+
+
+def test_given_a_429_on_a_report_when_read_then_it_is_retried_after_retry_after_not_after_the_budget_window() -> None:
+    import time
+
+    today = dt.datetime.now(dt.UTC).date()
+    anchor = report_window_anchor(A_START_DATE)
+    windows = _windows(anchor, report_window_start(anchor, today))
+    with HttpMocker() as http:
+        for index, (window_from, window_to) in enumerate(windows):
+            rows = _list("results", [{"task_id": 1, "currency": "USD", "total_hours": 1.0}])
+            http.get(
+                _request(
+                    "reports/time/tasks",
+                    per_page="2000",
+                    include_fixed_fee="true",
+                    **{"from": window_from, "to": window_to},
+                ),
+                [HttpResponse("<html>Too Many Requests</html>", 429, {"Retry-After": "1"}), rows]
+                if index == 0
+                else rows,
+            )
+        started = time.monotonic()
+        output = read_streams(a_config(), "time_tasks")
+        elapsed = time.monotonic() - started
+    assert len(output.records) == len(windows) and not output.errors
+    assert elapsed < 30, f"a 429 with Retry-After: 1 held the sync {elapsed:.0f} s"
