@@ -137,20 +137,15 @@ def plot(result: dict[str, Any], path: Path) -> bool:
             label=f"incremental sync, {label}{suffix}",
         )
         if mode == "limited":
-            ax.plot(
-                xs,
-                [c["full"]["floor_rate_s"] for c in cases],
-                color="black",
-                linestyle="--",
-                label="rate-limit floor, full sync",
-            )
-            ax.plot(
-                xs,
-                [c["incremental"]["floor_rate_s"] for c in cases],
-                color="grey",
-                linestyle="--",
-                label="rate-limit floor, incremental",
-            )
+            for kind, color in (("full", "black"), ("incremental", "grey")):
+                ax.plot(
+                    xs,
+                    [max(c[kind]["floor_burst_s"], 0.1) for c in cases],
+                    color=color,
+                    linestyle="--",
+                    marker="x",
+                    label=f"rate-limit floor, {kind} sync",
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("account size (time entries)")
