@@ -271,6 +271,34 @@ def test_given_a_1_2_38_oauth_config_when_check_then_it_refreshes_and_succeeds(t
     assert status["status"] == Status.SUCCEEDED.value
 
 
+def test_given_a_revoked_refresh_token_when_check_then_it_fails_cleanly_asking_to_re_authenticate(
+    tmp_path: Path,
+) -> None:
+    config = {
+        **_A_VALID_CONFIG,
+        "credentials": {
+            "auth_type": "Client",
+            "client_id": "a-client-id",
+            "client_secret": "a-client-secret",
+            "refresh_token": "a-revoked-refresh-token",
+        },
+    }
+    with HttpMocker() as http_mocker:
+        http_mocker.post(
+            HttpRequest(
+                _HARVEST_TOKEN_URL,
+                body="grant_type=refresh_token&client_id=a-client-id&client_secret=a-client-secret"
+                "&refresh_token=a-revoked-refresh-token",
+            ),
+            HttpResponse(json.dumps({"error": "invalid_grant", "error_description": "revoked"}), 400),
+        )
+        messages = _check(config, tmp_path)
+
+    status = _connection_status(messages)
+    assert status["status"] == Status.FAILED.value
+    assert "Traceback" not in status["message"]
+
+
 def test_given_a_401_when_check_then_it_fails_with_a_message_saying_what_to_fix(tmp_path: Path) -> None:
     with HttpMocker() as http_mocker:
         http_mocker.get(
