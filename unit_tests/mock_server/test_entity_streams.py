@@ -190,6 +190,31 @@ def test_given_a_next_link_in_cursor_form_when_read_then_follow_it_exactly_and_r
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
+def test_given_a_documented_cursor_link_without_filters_when_read_then_the_next_page_keeps_updated_since(
+    stream: EntityStream, http_mocker: HttpMocker
+) -> None:
+    # Harvest's pagination docs show cursor links as `?cursor=<token>&per_page=N&ref=next_cursor`, without the filters
+    documented_link = (
+        f"https://api.harvestapp.com/v2/{stream.path}?cursor={_A_CURSOR_TOKEN}&per_page=2000&ref=next_cursor"
+    )
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).build(),
+        HarvestResponse.of(stream.name)
+        .with_records(records_of(stream.name, [_AN_ID]))
+        .with_next_link(documented_link)
+        .build(),
+    )
+    http_mocker.get(
+        HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).with_cursor(_A_CURSOR_TOKEN).build(),
+        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_ANOTHER_ID])).build(),
+    )
+
+    output = read_streams(ConfigBuilder().build(), stream.name)
+
+    assert _ids(output) == [_AN_ID, _ANOTHER_ID]
+
+
+@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
 def test_given_an_end_date_when_read_then_records_updated_after_it_are_not_emitted(
     stream: EntityStream, http_mocker: HttpMocker
 ) -> None:
