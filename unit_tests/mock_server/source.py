@@ -67,8 +67,9 @@ _LOAD_DECLARATIVE_COMPONENT_SCHEMA = concurrent_declarative_source.get_declarati
 
 
 @cache
-def _declarative_component_schema() -> bytes:
-    return pickle.dumps(_LOAD_DECLARATIVE_COMPONENT_SCHEMA())
+def _declarative_component_schema() -> dict[str, Any]:
+    """Loaded once and shared: the source only validates against it (read-only), once per session here."""
+    return _LOAD_DECLARATIVE_COMPONENT_SCHEMA()  # type: ignore[no-any-return]
 
 
 _VALIDATED: list[bool] = []
@@ -80,7 +81,7 @@ class _CachedManifestSource(ConcurrentDeclarativeSource):
         with mock.patch.object(
             concurrent_declarative_source,
             "get_declarative_component_schema",
-            lambda: pickle.loads(_declarative_component_schema()),
+            _declarative_component_schema,
         ):
             super().__init__(**kwargs)
 
