@@ -427,7 +427,7 @@ class HarvestEndAfterStartValidation(ValidationStrategy):
             start_at = dt.datetime.strptime(start, HARVEST_DATETIME_FORMAT)
             end_at = dt.datetime.strptime(end, HARVEST_DATETIME_FORMAT)
         except ValueError:
-            return  # a malformed date is reported by the spec's pattern, with the field's name
+            return  # a malformed date is already rejected by the spec's pattern
         if end_at < start_at:
             raise ValueError(
                 f"replication_end_date ({end}) is before replication_start_date ({start}): "
