@@ -4,6 +4,9 @@ Every class is a small dataclass on a CDK base, referenced from manifest.yaml as
 `source_declarative_manifest.components.<Class>` (the name the `source-declarative-manifest` image registers;
 unit tests and the `source-harvest` command fall back to the plain `components` module).
 None of them makes an HTTP call of its own.
+
+No `from __future__ import annotations` here: the Connector Builder, manifest-server, PyAirbyte and the standard
+tests exec() this file before registering it as a module, and dataclasses cannot resolve string annotations then.
 """
 
 import datetime as dt
