@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
@@ -91,6 +92,37 @@ def _unexpected_body(response: requests.Response, problem: str) -> AirbyteTraced
         internal_message=f"{message} Body starts with: {response.text[:200]!r}",
         failure_type=FailureType.system_error,
     )
+
+
+@dataclass
+class HarvestEndDateFilter(RecordFilter):
+    """Drops the records updated after `replication_end_date`; without an end date every record is kept unchecked.
+
+    Harvest has no `updated_before`, so the end date bounds the entity streams on the client side. The config is
+    read once per page and `updated_at` is compared as a string (Harvest's fixed `%Y-%m-%dT%H:%M:%SZ` sorts like the
+    instant it names), with no template rendered per record.
+
+    Example, `replication_end_date="2024-06-01T00:00:00Z"`:
+        {"id": 1, "updated_at": "2024-05-31T23:59:59Z"} -> kept
+        {"id": 2, "updated_at": "2024-06-01T00:00:00Z"} -> kept (the end date is inclusive)
+        {"id": 3, "updated_at": "2024-06-01T00:00:01Z"} -> dropped
+    Without `replication_end_date` (absent, null or ""): every record is kept.
+    """
+
+    def filter_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        stream_state: StreamState,
+        stream_slice: StreamSlice | None = None,
+        next_page_token: Mapping[str, Any] | None = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        end = self.config.get("replication_end_date")
+        if not end:
+            yield from records
+            return
+        for record in records:
+            if record["updated_at"] <= end:
+                yield record
 
 
 # --------------------------------------------------------------------------------------------------------------------
