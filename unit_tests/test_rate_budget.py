@@ -181,3 +181,22 @@ def test_given_a_long_run_on_reports_when_measured_then_the_budget_lets_through_
     elapsed = calls[-1][0] - calls[0][0]
     harvest_allows = _HARVEST_REPORTS_LIMIT * (elapsed / _HARVEST_REPORTS_WINDOW + 1)
     assert len(calls) >= 0.9 * harvest_allows, (len(calls), elapsed)
+
+
+@pytest.mark.parametrize("url", [_A_GENERAL_URL, _A_REPORTS_URL], ids=["general", "reports"])
+def test_given_a_429_with_retry_after_when_the_budget_sees_it_then_the_next_call_is_not_held_for_a_whole_window(
+    url: str, frozen_clock: Any
+) -> None:
+    budget = _budget()
+    _greedy_client(budget, [url] * 10, frozen_clock)
+    rate_limited = requests.Response()
+    rate_limited.status_code = 429
+    rate_limited.headers["Retry-After"] = "15"
+    rate_limited.request = _request(url)
+    budget.update_from_response(_request(url), rate_limited)
+    frozen_clock.tick(dt.timedelta(seconds=16))  # the error handler's own wait: Retry-After + 1 s
+    retried_at = dt.datetime.now(dt.UTC)
+
+    (call,) = _greedy_client(budget, [url], frozen_clock)
+
+    assert call[0] - retried_at < dt.timedelta(seconds=1)

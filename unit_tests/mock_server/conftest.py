@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,15 +9,6 @@ from typing import Any
 import pytest
 from airbyte_cdk.test.mock_http import HttpMocker
 from freezegun import freeze_time
-
-
-@pytest.fixture(autouse=True)
-def fresh_warning_memory() -> None:
-    """components.py warns once per message and process (one sync = one process); each test is its own sync."""
-    for name in ("components", "source_declarative_manifest.components"):
-        warned = getattr(sys.modules.get(name), "_WARNED", None)
-        if isinstance(warned, set):
-            warned.clear()
 
 
 @pytest.fixture

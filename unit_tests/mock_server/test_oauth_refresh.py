@@ -19,7 +19,7 @@ from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest
 from .config import _A_START_DATE, ConfigBuilder
 from .helpers import records_of, sent_requests
 from .request_builder import OAUTH_TOKEN_URL, HarvestRequest
-from .response_builder import HarvestResponse, json_response, oauth_token_response
+from .response_builder import ErrorResponse, HarvestResponse, json_response, oauth_token_response
 from .source import read_streams
 
 _A_CLIENT_ID = "a-client-id"
@@ -170,3 +170,41 @@ def test_given_a_spent_or_revoked_refresh_token_when_read_then_the_sync_fails_wi
         (error.trace.error.failure_type, error.trace.error.message) for error in output.errors
     ]
     assert all(request.method == "POST" for request in sent_requests(http_mocker))
+
+
+def test_given_the_access_token_expires_mid_sync_when_harvest_answers_401_then_the_token_is_refreshed_and_retried(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.post(
+        _refresh_request(),
+        [
+            oauth_token_response(_AN_ACCESS_TOKEN, _A_REFRESH_TOKEN),
+            oauth_token_response("a-fresh-access-token", _A_REFRESH_TOKEN),
+        ],
+    )
+    http_mocker.get(
+        HarvestRequest.clients().with_updated_since(_A_START_DATE).with_bearer(_AN_ACCESS_TOKEN).build(),
+        ErrorResponse.with_status(401),
+    )
+    _given_clients_with_bearer(http_mocker, "a-fresh-access-token")
+
+    output = read_streams(_oauth_config(), "clients")
+
+    assert len(output.records) == 1
+    assert not output.errors
+
+
+def test_given_a_fresh_token_is_rejected_too_when_read_then_the_sync_fails_with_a_config_error(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.post(_refresh_request(), oauth_token_response(_AN_ACCESS_TOKEN, _A_REFRESH_TOKEN))
+    http_mocker.get(
+        HarvestRequest.clients().with_updated_since(_A_START_DATE).with_bearer(_AN_ACCESS_TOKEN).build(),
+        ErrorResponse.with_status(401),
+    )
+
+    output = read_streams(_oauth_config(), "clients", expecting_exception=True)
+
+    assert output.records == []
+    assert output.errors[0].trace.error.failure_type == FailureType.config_error
+    assert [request.method for request in sent_requests(http_mocker)] == ["POST", "GET", "POST", "GET"]
