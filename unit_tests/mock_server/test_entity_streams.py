@@ -222,13 +222,14 @@ def test_given_an_end_date_when_read_then_records_updated_after_it_are_not_emitt
         HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).build(),
         HarvestResponse.of(stream.name)
         .with_records(records_of(stream.name, [_AN_ID], updated_at="2024-05-31T23:59:59Z"))
+        .with_records(records_of(stream.name, [_A_THIRD_ID], updated_at="2024-06-01T00:00:00Z"))
         .with_records(records_of(stream.name, [_ANOTHER_ID], updated_at="2024-06-01T00:00:01Z"))
         .build(),
     )
 
     output = read_streams(ConfigBuilder().with_end_date("2024-06-01T00:00:00Z").build(), stream.name)
 
-    assert _ids(output) == [_AN_ID]
+    assert _ids(output) == [_AN_ID, _A_THIRD_ID]  # updated at the end date itself is still in
 
 
 def test_given_company_when_read_then_one_bare_object_is_one_record_requested_without_paging_params(
