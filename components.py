@@ -28,6 +28,7 @@ from airbyte_cdk.sources.declarative.partition_routers.partition_router import P
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
 from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import PaginationStrategy
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
@@ -123,6 +124,51 @@ class HarvestEndDateFilter(RecordFilter):
         for record in records:
             if record["updated_at"] <= end:
                 yield record
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Transformations
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestParentId(RecordTransformation):
+    """Adds the parent's id (an integer) to each child record, from the partition the record was read for.
+
+    Example, partition {"id": 12, "parent_slice": {}} (the child of invoice 12):
+        {"id": 5, "amount": 10.0} -> {"id": 5, "amount": 10.0, "parent_id": 12}
+    """
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        if stream_slice is None:
+            raise ValueError("HarvestParentId needs the partition of the parent the record was read for")
+        record["parent_id"] = int(stream_slice.partition["id"])
+
+
+@dataclass
+class HarvestReportWindow(RecordTransformation):
+    """Adds the report window to each report row: `from` and `to`, the strings sent as the request's query params.
+
+    Example, cursor slice {"start_time": "20240315", "end_time": "20250314"}:
+        {"client_id": 7, "total_hours": 3.5} -> {"client_id": 7, "total_hours": 3.5, "from": "20240315", "to": "20250314"}
+    """
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        if stream_slice is None:
+            raise ValueError("HarvestReportWindow needs the report window the record was read for")
+        interval = stream_slice.cursor_slice
+        record["from"] = str(interval["start_time"])
+        record["to"] = str(interval["end_time"])
 
 
 # --------------------------------------------------------------------------------------------------------------------
