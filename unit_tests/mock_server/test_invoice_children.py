@@ -187,3 +187,33 @@ def test_given_invoices_on_two_pages_when_first_sync_then_children_of_invoices_o
 
     assert _parent_ids(output) == {11: _AN_INVOICE_ID, 21: _AN_OLD_INVOICE_ID}
     assert_harvest_headers_on_every_request(http_mocker)
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_an_invoice_listed_on_two_pages_when_first_sync_then_its_children_are_read_once(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    # an invoice updated while the list is paged can show up again on a later page
+    first_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH)
+    second_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH).with_page(2)
+    http_mocker.get(
+        first_page.build(),
+        HarvestResponse.of("invoices")
+        .with_records(records_of("invoices", [_AN_INVOICE_ID]))
+        .with_next_link(second_page.url())
+        .build(),
+    )
+    http_mocker.get(
+        second_page.build(),
+        HarvestResponse.of("invoices")
+        .with_records(records_of("invoices", [_AN_INVOICE_ID, _AN_OLD_INVOICE_ID]))
+        .build(),
+    )
+    given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE), [11])
+    given_children(http_mocker, stream, child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE), [21])
+
+    output = read_streams(ConfigBuilder().build(), stream)
+
+    assert sorted(record.record.data["id"] for record in output.records) == [11, 21]
+    child_paths = Counter(request.path for request in sent_requests(http_mocker) if request.path.count("/") == 4)
+    assert set(child_paths.values()) == {1}, child_paths
