@@ -396,7 +396,6 @@ def expected_report_rows(
     store = server.store
     entries = store.list("time_entries", role=role)
     expenses = store.list("expenses", role=role)
-    projects = {p["id"]: p for p in store.iter_records("projects")}
     rows: dict[tuple[str, str, int, str], dict[str, float]] = {}
     for window in report_windows(start, today):
         key_window = (window[0].strftime("%Y%m%d"), window[1].strftime("%Y%m%d"))
@@ -434,7 +433,6 @@ def expected_report_rows(
                     row["uninvoiced_amount"] += expense["total_cost"]
         else:
             raise KeyError(stream)
-    del projects
     return rows
 
 

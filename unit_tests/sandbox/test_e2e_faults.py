@@ -119,6 +119,7 @@ def test_given_a_sync_killed_mid_way_when_resumed_from_its_last_state_then_no_re
     problems = []
     for stream in ALL_STREAMS:
         union = killed.records.get(stream, []) + resumed.records.get(stream, [])
+        missing: set[Any]
         if stream in WINDOWED_REPORTS:
             got_keys = set(actual_report_rows(resumed.records.get(stream, []), stream)) | set(
                 actual_report_rows(killed.records.get(stream, []), stream)

@@ -250,10 +250,10 @@ def test_given_state_saved_by_1_2_x_when_syncing_then_it_continues_without_gap_o
     today = datetime.now(UTC).date()
     for stream in WINDOWED_REPORTS:
         expected = expected_report_rows(harvest, stream, _START, today)
-        got = actual_report_rows(run.records.get(stream, []), stream)
+        rows = actual_report_rows(run.records.get(stream, []), stream)
         after = {k for k in expected if k[1] > report_to}
-        if after - set(got):
-            problems.append(f"{stream}: report windows after the legacy `to` not read: {sorted(after - set(got))[:3]}")
-        if any(k[1] < "20250101" for k in got):
-            problems.append(f"{stream}: old windows re-read: {sorted(k for k in got if k[1] < '20250101')[:3]}")
+        if after - set(rows):
+            problems.append(f"{stream}: report windows after the legacy `to` not read: {sorted(after - set(rows))[:3]}")
+        if any(k[1] < "20250101" for k in rows):
+            problems.append(f"{stream}: old windows re-read: {sorted(k for k in rows if k[1] < '20250101')[:3]}")
     assert problems == [], "\n".join(problems)
