@@ -306,8 +306,13 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
     Example: updated read -> ids 1, 2; open read -> ids 2, 3   => partitions {"id": 1}, {"id": 2}, {"id": 3}
              first sync: updated read -> ids 1, 2, 3, 4          => the open/draft reads are never requested
 
-    With `skip_extra_reads_on_first_sync: false` every read is always made, e.g. users: every user (403 for a
-    Member) plus the current user (/v2/users/me, readable by every role), so a Member still gets their own rates.
+    With `extra_reads_only_when_first_is_empty: true` the other reads are fallbacks, made only when the first read
+    returned no parent at all (on every sync, first or not). Users: /v2/users returns at least the token's own user
+    unless it is forbidden (403 for a Member, skipped with a WARNING), so only then is the current user read
+    (/v2/users/me, readable by every role) and a Member still gets their own rates.
+
+    Example: users read -> ids 1, 2          => partitions {"id": 1}, {"id": 2}; /v2/users/me is never requested
+             users read -> 403 (no ids)      => /v2/users/me -> id 9 => partition {"id": 9}
     """
 
     router: SubstreamPartitionRouter
@@ -315,9 +320,10 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
     parameters: InitVar[Mapping[str, Any]]
     first_read_start: str = "1970-01-01T00:00:00Z"
     skip_extra_reads_on_first_sync: bool = True
+    extra_reads_only_when_first_is_empty: bool = False
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        first = self.router.parent_stream_configs[0]
+        first, *others = self.router.parent_stream_configs
         # Built from the child's saved `parent_state`; without one, the parent cursor sits at its start datetime.
         self._is_first_sync = self.skip_extra_reads_on_first_sync and _is_unsaved_cursor(
             first.stream.cursor.state, self.first_read_start
@@ -325,16 +331,33 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
         self._first_read_only = SubstreamPartitionRouter(
             parent_stream_configs=[first], config=self.config, parameters=parameters
         )
+        self._extra_reads_only = (
+            SubstreamPartitionRouter(parent_stream_configs=others, config=self.config, parameters=parameters)
+            if others
+            else None
+        )
 
     def stream_slices(self) -> Iterable[StreamSlice]:
-        source = self._first_read_only if self._is_first_sync else self.router
         seen: set[str] = set()
-        for stream_slice in source.stream_slices():
+        for stream_slice in self._slices():
             key = json.dumps(stream_slice.partition, sort_keys=True, default=str)
             if key in seen:
                 continue
             seen.add(key)
             yield stream_slice
+
+    def _slices(self) -> Iterable[StreamSlice]:
+        if self._is_first_sync:
+            yield from self._first_read_only.stream_slices()
+        elif self.extra_reads_only_when_first_is_empty:
+            first_is_empty = True
+            for stream_slice in self._first_read_only.stream_slices():
+                first_is_empty = False
+                yield stream_slice
+            if first_is_empty and self._extra_reads_only:
+                yield from self._extra_reads_only.stream_slices()
+        else:
+            yield from self.router.stream_slices()
 
     def get_stream_state(self) -> Mapping[str, StreamState] | None:
         return self.router.get_stream_state()

@@ -90,3 +90,39 @@ def test_given_partitions_then_they_carry_the_parent_slice_of_the_1_2_x_state_sh
     updated = _ParentStream("invoices", [7], _Cursor({}))
     (stream_slice,) = list(_router(updated).stream_slices())
     assert dict(stream_slice.partition) == {"id": 7, "parent_slice": {}}
+
+
+def _fallback_router(users: _ParentStream, current_user: _ParentStream) -> HarvestUniqueParentPartitionRouter:
+    inner = SubstreamPartitionRouter(
+        parent_stream_configs=[_config(users), _config(current_user)], config={}, parameters={}
+    )
+    return HarvestUniqueParentPartitionRouter(
+        router=inner,
+        config={},
+        parameters={},
+        skip_extra_reads_on_first_sync=False,
+        extra_reads_only_when_first_is_empty=True,
+    )
+
+
+def test_given_fallback_reads_when_the_first_read_returns_parents_then_the_fallback_is_never_read() -> None:
+    users, current_user = _ParentStream("users", [1, 2]), _ParentStream("users_me", [2])
+    assert _ids(_fallback_router(users, current_user)) == [1, 2]
+    assert (users.reads, current_user.reads) == (1, 0)
+
+
+def test_given_fallback_reads_when_the_first_read_returns_nothing_then_the_fallback_gives_the_parents() -> None:
+    # A Member: /v2/users answers 403 (skipped, no parent), /v2/users/me answers their own user.
+    users, current_user = _ParentStream("users", []), _ParentStream("users_me", [9])
+    assert _ids(_fallback_router(users, current_user)) == [9]
+    assert (users.reads, current_user.reads) == (1, 1)
+
+
+def test_given_fallback_reads_and_a_single_parent_read_then_an_empty_read_gives_no_partition() -> None:
+    inner = SubstreamPartitionRouter(
+        parent_stream_configs=[_config(_ParentStream("users", []))], config={}, parameters={}
+    )
+    router = HarvestUniqueParentPartitionRouter(
+        router=inner, config={}, parameters={}, extra_reads_only_when_first_is_empty=True
+    )
+    assert _ids(router) == []

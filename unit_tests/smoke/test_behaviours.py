@@ -219,8 +219,8 @@ def test_given_state_when_invoice_children_read_then_updated_and_open_and_draft_
 
 def test_given_users_when_rates_read_then_children_of_all_users_are_read_and_filtered_by_the_cursor() -> None:
     with HttpMocker() as http:
+        # /v2/users listed users: /v2/users/me (the Member fallback) is not requested.
         http.get(_request("users", per_page="2000"), _list("users", [_record(1, "2001-01-01T00:00:00Z"), _record(2)]))
-        http.get(HttpRequest(f"{API_URL}/v2/users/me", headers=_HEADERS), HttpResponse(json.dumps(_record(2))))
         http.get(
             _request("users/1/billable_rates", per_page="2000"),
             _list("billable_rates", [_record(11, "2023-01-01T00:00:00Z"), _record(12, "2024-05-01T00:00:00Z")]),
