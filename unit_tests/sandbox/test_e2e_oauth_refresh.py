@@ -15,7 +15,8 @@ from .helpers import check_full_sync, configured_catalog, run_connector
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 _START = "2017-01-01T00:00:00Z"
-# The tiny dataset's ~160 API requests take about 2 s: a 1 s lifetime makes the token expire mid-sync twice or more.
+# The tiny dataset's ~160 API requests take 1-2 s (2 workers), and two responses in the middle of the sync are
+# delayed by 2 s: a 1 s access-token lifetime (Harvest's expires_in is whole seconds) expires several times mid-sync.
 _LIFETIME_SECONDS = 1.0
 
 
