@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from airbyte_cdk.models import Status
+from airbyte_cdk.models import Level, Status
 from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, _run_command, make_file
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
@@ -95,3 +95,5 @@ def test_given_a_bad_config_when_checked_then_it_fails_with_a_clear_message(
     (message,) = output.connection_status_messages
     assert message.connectionStatus.status == Status.FAILED
     assert complaint in message.connectionStatus.message
+    # Refused by the spec check before any stream is built: no ERROR log, no traceback, just the status.
+    assert not [log for log in output.logs if log.log.level == Level.ERROR], [log.log.message for log in output.logs]
