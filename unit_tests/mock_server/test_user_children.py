@@ -1,9 +1,9 @@
 """project_assignments, billable_rates and cost_rates: children of ALL users (design decision 8).
 
 Rates and assignments change without touching the user, and 1.2.x missed the children of users last updated before
-the start date, so every user is read (no `updated_since` on /v2/users) on every sync, plus the current user
-(/v2/users/me, readable by every role: a Member who gets 403 on /v2/users still gets their own rates); each user's
-children once. `parent_id` is the user id.
+the start date, so every user is read (no `updated_since` on /v2/users) on every sync; when /v2/users gives no user
+(a Member's 403) the current user is the parent (/v2/users/me, readable by every role), so a Member still gets their
+own rates, and an Administrator makes no extra request. Each user's children once; `parent_id` is the user id.
 project_assignments filters on the server (`updated_since`); /billable_rates and /cost_rates have no such filter,
 so every rate is read and the cursor filters on the client.
 """
@@ -19,6 +19,7 @@ from .helpers import (
     assert_harvest_headers_on_every_request,
     given_children,
     given_current_user,
+    given_parents,
     given_users,
     records_of,
     sent_requests,
@@ -160,3 +161,16 @@ def test_given_project_assignments_on_two_cursor_pages_when_read_then_both_pages
     output = read_streams(ConfigBuilder().build(), "project_assignments")
 
     assert _parent_ids(output) == {11: _A_USER_ID, 12: _A_USER_ID}
+
+
+def test_given_an_administrator_who_lists_users_when_read_then_the_current_user_is_not_asked_for_separately(
+    http_mocker: HttpMocker,
+) -> None:
+    given_parents(http_mocker, "users", [_A_USER_ID, _AN_OLD_USER_ID], updated_since=None)
+    given_children(http_mocker, "billable_rates", HarvestRequest.billable_rates(_A_USER_ID), [11])
+    given_children(http_mocker, "billable_rates", HarvestRequest.billable_rates(_AN_OLD_USER_ID), [21])
+
+    output = read_streams(ConfigBuilder().build(), "billable_rates")
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 21: _AN_OLD_USER_ID}
+    assert "/v2/users/me" not in [request.path for request in sent_requests(http_mocker)]
