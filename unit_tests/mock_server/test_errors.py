@@ -283,3 +283,16 @@ def test_given_a_transport_failure_then_200_when_read_then_the_request_is_retrie
     assert sorted(record.record.data["id"] for record in output.records) == [1, 2]
     assert not output.errors
     assert len(sent_requests(http_mocker)) == 2
+
+
+def test_given_a_422_when_read_then_the_stream_fails_without_retrying(
+    http_mocker: HttpMocker, fake_sleep: FakeSleep
+) -> None:
+    # Harvest's 422 is a validation error (e.g. an invalid per_page): asking again cannot succeed
+    http_mocker.get(_clients().build(), ErrorResponse.with_status(422))
+
+    output = read_streams(ConfigBuilder().build(), "clients", expecting_exception=True)
+
+    assert output.records == []
+    assert output.errors
+    assert len(sent_requests(http_mocker)) == 1
