@@ -20,7 +20,7 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import ConnectorSpecification, Status
 from airbyte_cdk.sources.declarative import concurrent_declarative_source
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
-from airbyte_cdk.test.mock_http import HttpMocker
+from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from source_harvest.run import create_source
 
@@ -193,6 +193,133 @@ def _connection_status(messages: list[dict[str, Any]]) -> dict[str, Any]:
     statuses = [message["connectionStatus"] for message in messages if message["type"] == "CONNECTION_STATUS"]
     assert len(statuses) == 1, messages
     return statuses[0]
+
+
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        pytest.param({"replication_start_date": "2021-01-01"}, "replication_start_date", id="start-date-without-time"),
+        pytest.param({"replication_start_date": "01/02/2021"}, "replication_start_date", id="start-date-us-format"),
+        pytest.param({"replication_end_date": "2022/01/01"}, "replication_end_date", id="end-date-malformed"),
+        pytest.param({"replication_end_date": "2020-06-01T00:00:00Z"}, "replication_end_date", id="end-before-start"),
+        pytest.param({"account_id": "acme"}, "account_id", id="account-id-not-numeric"),
+        pytest.param({"num_workers": 1}, "num_workers", id="num-workers-below-2"),
+        pytest.param({"num_workers": 11}, "num_workers", id="num-workers-above-10"),
+    ],
+)
+def test_given_a_bad_config_when_check_then_connection_fails_cleanly_without_a_stack_trace(
+    override: dict[str, Any], field: str, tmp_path: Path
+) -> None:
+    with HttpMocker():  # a bad config must be refused before any request: none is mocked
+        messages = _check({**_A_VALID_CONFIG, **override}, tmp_path)
+
+    status = _connection_status(messages)
+    assert status["status"] == Status.FAILED.value
+    assert status["message"]
+    assert "Traceback" not in json.dumps(messages)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param(_A_VALID_CONFIG, id="token"),
+        pytest.param({**_A_VALID_CONFIG, "replication_end_date": None, "num_workers": 3}, id="token-null-end-date"),
+        pytest.param(
+            {**_A_VALID_CONFIG, "replication_end_date": "2024-12-31T00:00:00Z", "num_workers": 10}, id="token-end-date"
+        ),
+    ],
+)
+def test_given_a_1_2_38_token_config_when_check_then_it_succeeds(config: dict[str, Any], tmp_path: Path) -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(
+            HttpRequest(
+                "https://api.harvestapp.com/v2/company",
+                headers={"Authorization": f"Bearer {_A_TOKEN}", "Harvest-Account-Id": _AN_ACCOUNT_ID},
+            ),
+            HttpResponse(json.dumps({"base_uri": "https://acme.harvestapp.com", "name": "Acme"}), 200),
+        )
+        status = _connection_status(_check(config, tmp_path))
+
+    assert status["status"] == Status.SUCCEEDED.value
+
+
+def test_given_a_1_2_38_oauth_config_when_check_then_it_refreshes_and_succeeds(tmp_path: Path) -> None:
+    config = {
+        **_A_VALID_CONFIG,
+        "credentials": {
+            "auth_type": "Client",
+            "client_id": "a-client-id",
+            "client_secret": "a-client-secret",
+            "refresh_token": "a-refresh-token",
+        },
+    }
+    with HttpMocker() as http_mocker:
+        http_mocker.post(
+            HttpRequest(
+                _HARVEST_TOKEN_URL,
+                body="grant_type=refresh_token&client_id=a-client-id&client_secret=a-client-secret"
+                "&refresh_token=a-refresh-token",
+            ),
+            HttpResponse(json.dumps({"access_token": "an-access-token", "expires_in": 1209600}), 200),
+        )
+        http_mocker.get(
+            HttpRequest("https://api.harvestapp.com/v2/company", headers={"Authorization": "Bearer an-access-token"}),
+            HttpResponse(json.dumps({"base_uri": "https://acme.harvestapp.com", "name": "Acme"}), 200),
+        )
+        status = _connection_status(_check(config, tmp_path))
+
+    assert status["status"] == Status.SUCCEEDED.value
+
+
+def test_given_a_revoked_refresh_token_when_check_then_it_fails_cleanly_asking_to_re_authenticate(
+    tmp_path: Path,
+) -> None:
+    config = {
+        **_A_VALID_CONFIG,
+        "credentials": {
+            "auth_type": "Client",
+            "client_id": "a-client-id",
+            "client_secret": "a-client-secret",
+            "refresh_token": "a-revoked-refresh-token",
+        },
+    }
+    with HttpMocker() as http_mocker:
+        http_mocker.post(
+            HttpRequest(
+                _HARVEST_TOKEN_URL,
+                body="grant_type=refresh_token&client_id=a-client-id&client_secret=a-client-secret"
+                "&refresh_token=a-revoked-refresh-token",
+            ),
+            HttpResponse(json.dumps({"error": "invalid_grant", "error_description": "revoked"}), 400),
+        )
+        messages = _check(config, tmp_path)
+
+    status = _connection_status(messages)
+    assert status["status"] == Status.FAILED.value
+    assert "Traceback" not in status["message"]
+
+
+def test_given_a_401_when_check_then_it_fails_with_a_message_saying_what_to_fix(tmp_path: Path) -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(
+            HttpRequest("https://api.harvestapp.com/v2/company"),
+            HttpResponse(json.dumps({"error": "invalid_token", "error_description": "revoked"}), 401),
+        )
+        status = _connection_status(_check(_A_VALID_CONFIG, tmp_path))
+
+    assert status["status"] == Status.FAILED.value
+    assert "token" in status["message"].lower() and _AN_ACCOUNT_ID in status["message"]
+
+
+def test_given_a_member_role_403_on_company_when_check_then_it_still_succeeds(tmp_path: Path) -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(
+            HttpRequest("https://api.harvestapp.com/v2/company"),
+            HttpResponse(json.dumps({"message": "Forbidden"}), 403),
+        )
+        status = _connection_status(_check(_A_VALID_CONFIG, tmp_path))
+
+    assert status["status"] == Status.SUCCEEDED.value
 
 
 @pytest.mark.parametrize(
