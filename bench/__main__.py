@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = args.out / "tmp" / name
     started = time.perf_counter()
+    host = machine()  # before the runs: its load average is the one at the start
     catalog: dict[str, Any] = {}
 
     def log(message: str) -> None:
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "name": name,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
+        "machine": host,
         "time_scale_limited": time_scale,
         "limited_in_background": overlap and bool(limited_cases),
         "cases": cases,
