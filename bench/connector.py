@@ -12,7 +12,7 @@ import source_harvest.run as entry
 
 def main(argv: list[str]) -> None:
     folder = Path(argv[0]).resolve()
-    entry.connector_dir = lambda: folder  # type: ignore[assignment]
+    entry.connector_dir = lambda: folder
     sys.argv = [sys.argv[0], *argv[1:]]
     entry.run()
 

@@ -45,7 +45,7 @@ def profile_connector(out: Path, folder: str, args: list[str]) -> None:
 
     if folder != "-":
         resolved = Path(folder).resolve()
-        entry.connector_dir = lambda: resolved  # type: ignore[assignment]
+        entry.connector_dir = lambda: resolved
     sys.argv = [sys.argv[0], *args]
     _install()
     main = cProfile.Profile(time.thread_time)
