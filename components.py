@@ -29,14 +29,12 @@ from airbyte_cdk.sources.declarative.partition_routers.substream_partition_route
 from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import PaginationStrategy
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
-from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 LOGGER = logging.getLogger("airbyte")
 DEFAULT_API_URL = "https://api.harvestapp.com"
-HARVEST_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 REPORT_DATE_FORMAT = "%Y%m%d"
 
 
@@ -504,36 +502,3 @@ def _parse_report_date(value: str) -> dt.date | None:
         except ValueError:
             continue
     return None
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Config validation
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass
-class HarvestEndAfterStartValidation(ValidationStrategy):
-    """Rejects a `replication_end_date` earlier than `replication_start_date` (JSON schema cannot compare fields).
-
-    The spec's validators see one config value and are built without the config, so the manifest first derives
-    `__replication_period` = "<start>/<end>" (an ISO 8601 interval; the end may be empty) with ConfigAddFields,
-    and this strategy checks that value.
-
-    Example:
-        "2024-01-01T00:00:00Z/2024-06-01T00:00:00Z" -> ok;  "2024-01-01T00:00:00Z/" -> ok (no end date)
-        "2024-01-01T00:00:00Z/2023-12-31T00:00:00Z" -> ValueError "replication_end_date (2023-12-31T00:00:00Z) is
-                                                       before replication_start_date (2024-01-01T00:00:00Z): ..."
-    """
-
-    def validate(self, value: Any) -> None:
-        start, _, end = str(value or "").partition("/")
-        if not start or not end:
-            return
-        try:
-            start_at = dt.datetime.strptime(start, HARVEST_DATETIME_FORMAT)
-            end_at = dt.datetime.strptime(end, HARVEST_DATETIME_FORMAT)
-        except ValueError:
-            return  # a malformed date is already rejected by the spec's pattern
-        if end_at < start_at:
-            raise ValueError(
-                f"replication_end_date ({end}) is before replication_start_date ({start}): "
-                "set an end date after the start date, or leave it empty to sync up to now."
-            )
