@@ -23,26 +23,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from harvest_sandbox.store import Store
+from source_harvest.streams import ENTITY_STREAMS
 
 from .floor import pages
 
-ENTITIES: tuple[str, ...] = (
-    "clients",
-    "contacts",
-    "estimate_item_categories",
-    "estimates",
-    "expense_categories",
-    "expenses",
-    "invoice_item_categories",
-    "invoices",
-    "projects",
-    "roles",
-    "task_assignments",
-    "tasks",
-    "time_entries",
-    "user_assignments",
-    "users",
-)
+ENTITIES = ENTITY_STREAMS
 #: child resource -> (parent resource, URL suffix)
 CHILDREN: dict[str, tuple[str, str]] = {
     "estimate_messages": ("estimates", "messages"),

@@ -101,3 +101,10 @@ def test_given_spec_then_fields_come_in_the_1_2_38_order_and_secrets_are_hidden(
     assert variants["Client"]["properties"]["refresh_token"]["airbyte_secret"] is True
     assert properties["api_url"]["airbyte_hidden"] is True and properties["oauth_token_url"]["airbyte_hidden"] is True
     assert properties["num_workers"]["minimum"] == 2 and properties["num_workers"]["maximum"] == 10
+
+
+def test_given_the_stream_families_then_they_name_each_stream_of_1_2_38_exactly_once() -> None:
+    from source_harvest.streams import ALL_STREAMS
+
+    assert len(ALL_STREAMS) == len(set(ALL_STREAMS)) == 32
+    assert set(ALL_STREAMS) == STREAMS_OF_1_2_38

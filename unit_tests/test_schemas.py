@@ -20,49 +20,16 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
+from source_harvest import streams
+
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS_DIR = REPO / "schemas"
 MANIFEST = REPO / "manifest.yaml"
 EXAMPLES_DIR = Path(__file__).resolve().parent / "resource" / "examples"
 
-ENTITY_STREAMS = [
-    "clients",
-    "company",
-    "contacts",
-    "estimate_item_categories",
-    "estimates",
-    "expense_categories",
-    "expenses",
-    "invoice_item_categories",
-    "invoices",
-    "projects",
-    "roles",
-    "task_assignments",
-    "tasks",
-    "time_entries",
-    "user_assignments",
-    "users",
-]
-CHILD_STREAMS = [
-    "estimate_messages",
-    "invoice_messages",
-    "invoice_payments",
-    "project_assignments",
-    "billable_rates",
-    "cost_rates",
-]
-REPORT_STREAMS = [
-    "time_clients",
-    "time_projects",
-    "time_tasks",
-    "time_team",
-    "expenses_clients",
-    "expenses_projects",
-    "expenses_categories",
-    "expenses_team",
-    "uninvoiced",
-    "project_budget",
-]
+ENTITY_STREAMS = [*streams.ENTITY_STREAMS, "company"]
+CHILD_STREAMS = list(streams.CHILD_STREAMS)
+REPORT_STREAMS = [*streams.WINDOWED_REPORT_STREAMS, "project_budget"]
 ALL_STREAMS = sorted(ENTITY_STREAMS + CHILD_STREAMS + REPORT_STREAMS)
 
 # Fields that identify a record; they are the only non-nullable top-level fields.

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from harvest_sandbox import SandboxServer
+from source_harvest.streams import ALL_STREAMS, ENTITY_STREAMS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,58 +39,6 @@ _MUTATIONS = 12
 _INSTALL_TIMEOUT_SECONDS = 1800
 _RUN_TIMEOUT_SECONDS = 600
 
-ALL_STREAMS = [
-    "clients",
-    "company",
-    "contacts",
-    "estimate_item_categories",
-    "estimates",
-    "expense_categories",
-    "expenses",
-    "invoice_item_categories",
-    "invoices",
-    "projects",
-    "roles",
-    "task_assignments",
-    "tasks",
-    "time_entries",
-    "user_assignments",
-    "users",
-    "expenses_categories",
-    "expenses_clients",
-    "expenses_projects",
-    "expenses_team",
-    "project_budget",
-    "time_clients",
-    "time_projects",
-    "time_tasks",
-    "time_team",
-    "uninvoiced",
-    "estimate_messages",
-    "invoice_messages",
-    "invoice_payments",
-    "project_assignments",
-    "billable_rates",
-    "cost_rates",
-]
-# Streams read straight from one list endpoint, filtered by `updated_since` = the start date.
-ENTITY_STREAMS = [
-    "clients",
-    "contacts",
-    "estimate_item_categories",
-    "estimates",
-    "expense_categories",
-    "expenses",
-    "invoice_item_categories",
-    "invoices",
-    "projects",
-    "roles",
-    "task_assignments",
-    "tasks",
-    "time_entries",
-    "user_assignments",
-    "users",
-]
 _NETWORK_FAILURE_MARKERS = (
     "No matching distribution found",
     "Could not find a version that satisfies",

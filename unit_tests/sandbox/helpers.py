@@ -23,38 +23,14 @@ from typing import Any
 
 from harvest_sandbox import SandboxServer
 from harvest_sandbox.errors import Forbidden
+from source_harvest.streams import CHILD_STREAMS, ENTITY_STREAMS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
 BIN = Path(sys.executable).parent
 SOURCE_HARVEST = BIN / "source-harvest"
 SOURCE_DECLARATIVE_MANIFEST = BIN / "source-declarative-manifest"
 
-ENTITY_STREAMS = (
-    "clients",
-    "contacts",
-    "estimate_item_categories",
-    "estimates",
-    "expense_categories",
-    "expenses",
-    "invoice_item_categories",
-    "invoices",
-    "projects",
-    "roles",
-    "task_assignments",
-    "tasks",
-    "time_entries",
-    "user_assignments",
-    "users",
-)
-#: child stream -> parent collection
-CHILD_STREAMS = {
-    "estimate_messages": "estimates",
-    "invoice_messages": "invoices",
-    "invoice_payments": "invoices",
-    "project_assignments": "users",
-    "billable_rates": "users",
-    "cost_rates": "users",
-}
 #: report stream -> (sandbox report family, subject key in the time entry / expense, id field in the row)
 TIME_REPORTS = {
     "time_clients": ("client", "client_id"),
