@@ -238,31 +238,34 @@ def create_record(ctx: Ctx) -> Response:
     return Response.json(record, status=201, headers={"Location": location})
 
 
-def update_record(ctx: Ctx) -> Any:
-    route = ctx.route
-    assert route.resource is not None
-    resource, record_id = route.resource, ctx.args["id"]
+def _writable_record(ctx: Ctx) -> tuple[str, int, dict[str, Any]]:
+    """The route's record, if the token may write it (a record outside its scope is a 404, as on Harvest).
+
+    Call with `ctx.store.lock` held.
+    """
+    resource = ctx.route.resource
+    assert resource is not None
+    record_id = ctx.args["id"]
     scope = _writable_scope(ctx, resource)
+    record = ctx.store.get(resource, record_id, parent_id=ctx.args.get("parent_id"))
+    if scope.level != "all" and not _scope_predicate(SPECS[resource], scope)(record):
+        raise NotFound()
+    return resource, record_id, record
+
+
+def update_record(ctx: Ctx) -> Any:
     store = ctx.store
     with store.lock:
-        record = store.get(resource, record_id, parent_id=ctx.args.get("parent_id"))
-        if scope.level != "all" and not _scope_predicate(SPECS[resource], scope)(record):
-            raise NotFound()
+        resource, record_id, record = _writable_record(ctx)
         fields = _fields(ctx, resource, _body(ctx.request), record)
         fields.pop("id", None)
         return store.update(resource, record_id, fields)
 
 
 def delete_record(ctx: Ctx) -> Any:
-    route = ctx.route
-    assert route.resource is not None
-    resource, record_id = route.resource, ctx.args["id"]
-    scope = _writable_scope(ctx, resource)
     store = ctx.store
     with store.lock:
-        record = store.get(resource, record_id, parent_id=ctx.args.get("parent_id"))
-        if scope.level != "all" and not _scope_predicate(SPECS[resource], scope)(record):
-            raise NotFound()
+        resource, record_id, _record = _writable_record(ctx)
         if resource == "clients" and (
             store.query("projects", {"client_id": str(record_id)})[0]
             or store.query("invoices", {"client_id": str(record_id)})[0]

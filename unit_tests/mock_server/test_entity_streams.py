@@ -143,35 +143,20 @@ def test_given_a_lookback_window_setting_when_read_incremental_then_updated_sinc
     )
 
 
+# Harvest's two next-link forms: page numbers (time entries, invoices, ...) and opaque cursors (clients, users, ...)
+_NEXT_PAGE_FORMS = {
+    "page": lambda request: request.with_page(2),
+    "cursor": lambda request: request.with_cursor(_A_CURSOR_TOKEN),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_NEXT_PAGE_FORMS))
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
-def test_given_a_next_link_in_page_form_when_read_then_follow_it_and_return_records_of_both_pages(
-    stream: EntityStream, http_mocker: HttpMocker
+def test_given_a_next_link_in_either_form_when_read_then_follow_it_exactly_and_return_records_of_both_pages(
+    stream: EntityStream, form: str, http_mocker: HttpMocker
 ) -> None:
     first_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE)
-    second_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).with_page(2)
-    http_mocker.get(
-        first_page.build(),
-        HarvestResponse.of(stream.name)
-        .with_records(records_of(stream.name, [_AN_ID, _ANOTHER_ID]))
-        .with_next_link(second_page.url())
-        .build(),
-    )
-    http_mocker.get(
-        second_page.build(),
-        HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_A_THIRD_ID])).build(),
-    )
-
-    output = read_streams(ConfigBuilder().build(), stream.name)
-
-    assert _ids(output) == [_AN_ID, _ANOTHER_ID, _A_THIRD_ID]
-
-
-@pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
-def test_given_a_next_link_in_cursor_form_when_read_then_follow_it_exactly_and_return_records_of_both_pages(
-    stream: EntityStream, http_mocker: HttpMocker
-) -> None:
-    first_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE)
-    second_page = HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE).with_cursor(_A_CURSOR_TOKEN)
+    second_page = _NEXT_PAGE_FORMS[form](HarvestRequest.endpoint(stream.path).with_updated_since(_A_START_DATE))
     http_mocker.get(
         first_page.build(),
         HarvestResponse.of(stream.name)

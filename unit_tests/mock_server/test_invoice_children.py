@@ -163,23 +163,27 @@ def test_given_an_end_date_when_read_then_children_updated_after_it_are_not_emit
     assert _parent_ids(output) == {11: _AN_INVOICE_ID}
 
 
-@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
-def test_given_invoices_on_two_pages_when_first_sync_then_children_of_invoices_on_both_pages_are_read(
-    stream: str, child_request, http_mocker: HttpMocker
-) -> None:
+def _given_parent_invoices_on_two_pages(http_mocker: HttpMocker, first: list[int], second: list[int]) -> None:
+    """The first sync's parent read (from the epoch), answered on two pages linked by `links.next`."""
     first_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH)
     second_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH).with_page(2)
     http_mocker.get(
         first_page.build(),
         HarvestResponse.of("invoices")
-        .with_records(records_of("invoices", [_AN_INVOICE_ID]))
+        .with_records(records_of("invoices", first))
         .with_next_link(second_page.url())
         .build(),
     )
     http_mocker.get(
-        second_page.build(),
-        HarvestResponse.of("invoices").with_records(records_of("invoices", [_AN_OLD_INVOICE_ID])).build(),
+        second_page.build(), HarvestResponse.of("invoices").with_records(records_of("invoices", second)).build()
     )
+
+
+@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
+def test_given_invoices_on_two_pages_when_first_sync_then_children_of_invoices_on_both_pages_are_read(
+    stream: str, child_request, http_mocker: HttpMocker
+) -> None:
+    _given_parent_invoices_on_two_pages(http_mocker, [_AN_INVOICE_ID], [_AN_OLD_INVOICE_ID])
     given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE), [11])
     given_children(http_mocker, stream, child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE), [21])
 
@@ -194,21 +198,7 @@ def test_given_an_invoice_listed_on_two_pages_when_first_sync_then_its_children_
     stream: str, child_request, http_mocker: HttpMocker
 ) -> None:
     # an invoice updated while the list is paged can show up again on a later page
-    first_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH)
-    second_page = HarvestRequest.invoices().with_updated_since(_THE_EPOCH).with_page(2)
-    http_mocker.get(
-        first_page.build(),
-        HarvestResponse.of("invoices")
-        .with_records(records_of("invoices", [_AN_INVOICE_ID]))
-        .with_next_link(second_page.url())
-        .build(),
-    )
-    http_mocker.get(
-        second_page.build(),
-        HarvestResponse.of("invoices")
-        .with_records(records_of("invoices", [_AN_INVOICE_ID, _AN_OLD_INVOICE_ID]))
-        .build(),
-    )
+    _given_parent_invoices_on_two_pages(http_mocker, [_AN_INVOICE_ID], [_AN_INVOICE_ID, _AN_OLD_INVOICE_ID])
     given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(_A_START_DATE), [11])
     given_children(http_mocker, stream, child_request(_AN_OLD_INVOICE_ID).with_updated_since(_A_START_DATE), [21])
 
