@@ -36,6 +36,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 LOGGER = logging.getLogger("airbyte")
 DEFAULT_API_URL = "https://api.harvestapp.com"
 REPORT_DATE_FORMAT = "%Y%m%d"
+CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -245,10 +246,17 @@ class HarvestErrorHandler(DefaultErrorHandler):
     With OAuth credentials, a 401 first refreshes the access token and retries (once); a personal access token
     fails at once, with the manifest's message.
 
+    With `raise_on_ignore: true` (a parent read that its partition router can replace, e.g. the list of changed
+    user assignments), a skipped response raises HarvestSkippedRead after the WARNING: an empty list would mean
+    "nothing changed", a 403 means "cannot tell", and only the router knows what to read instead.
+
     Example: a 403 on /v2/users matched by `{http_codes: [403], action: IGNORE, error_message: "users: ..."}`
         -> ErrorResolution(IGNORE) and a WARNING log "users: Harvest answered 403 Forbidden; ..." (once per message)
              a 401 under `auth_type: Client` -> ErrorResolution(REFRESH_TOKEN_THEN_RETRY, config_error)
+             the 403 with `raise_on_ignore: true` -> the same WARNING, then HarvestSkippedRead
     """
+
+    raise_on_ignore: bool = False
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         super().__post_init__(parameters)
@@ -257,8 +265,11 @@ class HarvestErrorHandler(DefaultErrorHandler):
 
     def interpret_response(self, response_or_exception: requests.Response | Exception | None) -> ErrorResolution:
         resolution = super().interpret_response(response_or_exception)
-        if resolution.response_action == ResponseAction.IGNORE and resolution.error_message:
-            self._warn_once(resolution.error_message)
+        if resolution.response_action == ResponseAction.IGNORE:
+            if resolution.error_message:
+                self._warn_once(resolution.error_message)
+            if self.raise_on_ignore:
+                raise HarvestSkippedRead(resolution.error_message or "Harvest's answer was skipped")
         if (
             resolution.response_action == ResponseAction.FAIL
             and isinstance(response_or_exception, requests.Response)
@@ -288,6 +299,15 @@ class HarvestErrorHandler(DefaultErrorHandler):
         LOGGER.warning(message)
 
 
+class HarvestSkippedRead(AirbyteTracedException):
+    """Raised by HarvestErrorHandler (`raise_on_ignore: true`) for a skipped response; caught by the partition
+    router that made the read (HarvestUniqueParentPartitionRouter's `changes`), which then reads every parent.
+    Escaping, it fails the stream: that would be a manifest error, never a silent zero."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message, failure_type=FailureType.system_error)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Child streams
 # --------------------------------------------------------------------------------------------------------------------
@@ -297,8 +317,8 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
 
     `router` is a SubstreamPartitionRouter whose FIRST parent config is the incremental read (parents updated since
     the last sync, `incremental_dependency: true`) and whose other configs read the parents that can gain children
-    without changing (open/draft invoices, sent/draft estimates). An invoice that is open AND was updated comes back
-    from two reads; its children must be read once. On a first sync (no saved parent state) the first read already
+    without changing (open invoices, sent estimates: reminders, views). An invoice that is open AND was updated
+    comes back from two reads; its children must be read once. On a first sync (no saved parent state) the first read already
     returns every parent, so the other reads would only cost requests and are skipped.
 
     Example: updated read -> ids 1, 2; open read -> ids 2, 3   => partitions {"id": 1}, {"id": 2}, {"id": 3}
@@ -311,16 +331,31 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
 
     Example: users read -> ids 1, 2          => partitions {"id": 1}, {"id": 2}; /v2/users/me is never requested
              users read -> 403 (no ids)      => /v2/users/me -> id 9 => partition {"id": 9}
+
+    With `changes` (a SubstreamPartitionRouter over ONE incremental read whose records name a parent, e.g.
+    `/v2/user_assignments?updated_since=...` with `parent_key: user/id`), a later sync reads only the parents it
+    names, and `router` only on a first sync (the change read has no saved position) or when the change list is
+    forbidden (HarvestSkippedRead: a Member's 403 must not look like "nothing changed"). Its
+    `incremental_dependency: true` makes the CDK seed it from the child's state (HarvestParentStateFromChildCursor);
+    its position is never saved, so the child cursor stays the one truth.
+
+    Example: later sync, user assignments of users 2, 2, 5 changed => partitions {"id": 2}, {"id": 5}; no users read
+             later sync, nothing changed                          => no partition, no users read
+             later sync, the change list answers 403              => router: /v2/users 403 -> /v2/users/me -> 9
     """
 
     router: SubstreamPartitionRouter
     config: Config
     parameters: InitVar[Mapping[str, Any]]
+    changes: SubstreamPartitionRouter | None = None
     first_read_start: str = "1970-01-01T00:00:00Z"
     skip_extra_reads_on_first_sync: bool = True
     extra_reads_only_when_first_is_empty: bool = False
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._read_changes_only = self.changes is not None and not _is_unsaved_cursor(
+            self.changes.parent_stream_configs[0].stream.cursor.state, self.first_read_start
+        )
         first, *others = self.router.parent_stream_configs
         # Built from the child's saved `parent_state`; without one, the parent cursor sits at its start datetime.
         self._is_first_sync = self.skip_extra_reads_on_first_sync and _is_unsaved_cursor(
@@ -336,15 +371,15 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
         )
 
     def stream_slices(self) -> Iterable[StreamSlice]:
-        seen: set[str] = set()
-        for stream_slice in self._slices():
-            key = json.dumps(stream_slice.partition, sort_keys=True, default=str)
-            if key in seen:
-                continue
-            seen.add(key)
-            yield stream_slice
+        yield from _unique_partitions(self._slices())
 
     def _slices(self) -> Iterable[StreamSlice]:
+        if self._read_changes_only and self.changes is not None:
+            try:
+                yield from self.changes.stream_slices()
+                return
+            except HarvestSkippedRead:
+                pass  # forbidden, and the WARNING is logged: read every parent, as on a first sync
         if self._is_first_sync:
             yield from self._first_read_only.stream_slices()
         elif self.extra_reads_only_when_first_is_empty:
@@ -371,6 +406,16 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
 
     def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
         return {}
+
+
+def _unique_partitions(slices: Iterable[StreamSlice]) -> Iterable[StreamSlice]:
+    """Each partition once: a parent can come back from two reads (open AND updated), or twice from one."""
+    seen: set[str] = set()
+    for stream_slice in slices:
+        key = json.dumps(stream_slice.partition, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            yield stream_slice
 
 
 def _is_unsaved_cursor(state: Any, start: str) -> bool:
@@ -444,6 +489,44 @@ class HarvestLegacyChildStateMigration(StateMigration):
         if self.parent_stream:
             migrated["parent_state"] = {self.parent_stream: {self.cursor_field: newest}}
         return migrated
+
+
+@dataclass
+class HarvestParentStateFromChildCursor(StateMigration):
+    """Starts a child stream's change-list parent read where the child's own requests start.
+
+    The CDK seeds a parent read that has `incremental_dependency: true` from `parent_state[<parent>]`, and asks the
+    children `updated_since` = child cursor - `lookback_window` (the seconds the last sync took) - the configured
+    lookback. Writing child cursor - `lookback_window` as that parent's position makes the parent read (which
+    subtracts the configured lookback itself) ask `updated_since` the very same instant: every child changed since
+    then is named by a changed parent. Runs on every sync with a child cursor; the router never saves the parent's
+    own position, so it always comes from the child cursor.
+
+    Example, `parent_stream="user_assignments"`:
+        {"use_global_cursor": True, "state": {"updated_at": "2024-02-01T00:00:00Z"}, "lookback_window": 30,
+         "parent_state": {}}
+        -> the same, with "parent_state": {"user_assignments": {"updated_at": "2024-01-31T23:59:30Z"}}
+    No child cursor (a first sync): unchanged.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    parent_stream: str
+    cursor_field: str = "updated_at"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        pass
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        cursor = stream_state.get("state") if stream_state else None
+        return isinstance(cursor, Mapping) and isinstance(cursor.get(self.cursor_field), str)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        child_cursor = dt.datetime.strptime(stream_state["state"][self.cursor_field], CURSOR_FORMAT)
+        start = child_cursor - dt.timedelta(seconds=int(stream_state.get("lookback_window") or 0))
+        parent_state = {**(stream_state.get("parent_state") or {})}
+        parent_state[self.parent_stream] = {self.cursor_field: start.strftime(CURSOR_FORMAT)}
+        return {**stream_state, "parent_state": parent_state}
 
 
 @dataclass
