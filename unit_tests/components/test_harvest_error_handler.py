@@ -7,7 +7,7 @@ import requests
 from airbyte_cdk.sources.declarative.requesters.error_handlers.http_response_filter import HttpResponseFilter
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
 
-from components import HarvestErrorHandler
+from components import HarvestErrorHandler, HarvestSkippedRead
 
 
 def _response(status: int) -> requests.Response:
@@ -18,7 +18,7 @@ def _response(status: int) -> requests.Response:
     return response
 
 
-def _handler() -> HarvestErrorHandler:
+def _handler(raise_on_ignore: bool = False) -> HarvestErrorHandler:
     forbidden = HttpResponseFilter(
         action=ResponseAction.IGNORE,
         http_codes={403},
@@ -26,7 +26,7 @@ def _handler() -> HarvestErrorHandler:
         config={},
         parameters={"stream_label": "users"},
     )
-    return HarvestErrorHandler(config={}, parameters={}, response_filters=[forbidden])
+    return HarvestErrorHandler(config={}, parameters={}, response_filters=[forbidden], raise_on_ignore=raise_on_ignore)
 
 
 def test_given_a_skipped_403_then_a_warning_names_the_stream(caplog: pytest.LogCaptureFixture) -> None:
@@ -36,6 +36,21 @@ def test_given_a_skipped_403_then_a_warning_names_the_stream(caplog: pytest.LogC
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "users: Harvest answered 403 Forbidden"
     ]
+
+
+def test_given_raise_on_ignore_and_a_skipped_403_then_it_warns_and_raises_for_the_router(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="airbyte"), pytest.raises(HarvestSkippedRead) as raised:
+        _handler(raise_on_ignore=True).interpret_response(_response(403))
+    assert raised.value.message == "users: Harvest answered 403 Forbidden"
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "users: Harvest answered 403 Forbidden"
+    ]
+
+
+def test_given_raise_on_ignore_and_a_success_then_nothing_is_raised() -> None:
+    assert _handler(raise_on_ignore=True).interpret_response(_response(200)).response_action == ResponseAction.SUCCESS
 
 
 @pytest.mark.parametrize(("status", "action"), [(200, ResponseAction.SUCCESS), (500, ResponseAction.RETRY)])

@@ -10,7 +10,7 @@ from airbyte_cdk.sources.declarative.partition_routers.substream_partition_route
 )
 from airbyte_cdk.sources.types import Record, StreamSlice
 
-from components import HarvestUniqueParentPartitionRouter
+from components import HarvestSkippedRead, HarvestUniqueParentPartitionRouter
 
 
 @dataclass
@@ -26,11 +26,14 @@ class _Cursor:
 class _Partition:
     ids: list[int]
     stream: str
+    forbidden: bool = False
 
     def read(self) -> Iterable[Record]:
+        if self.forbidden:  # what HarvestErrorHandler raises for a skipped 403 with `raise_on_ignore`
+            raise HarvestSkippedRead("user_assignments: Harvest answered 403 Forbidden")
         for record_id in self.ids:
             yield Record(
-                data={"id": record_id},
+                data={"id": record_id, "user": {"id": record_id}},
                 stream_name=self.stream,
                 associated_slice=StreamSlice(partition={}, cursor_slice={}),
             )
@@ -44,10 +47,11 @@ class _ParentStream:
     ids: list[int]
     cursor: _Cursor = field(default_factory=lambda: _Cursor({}))
     reads: int = 0
+    forbidden: bool = False
 
     def generate_partitions(self) -> Iterable[_Partition]:
         self.reads += 1
-        yield _Partition(self.ids, self.name)
+        yield _Partition(self.ids, self.name, self.forbidden)
 
 
 def _config(stream: _ParentStream, incremental: bool = False) -> ParentStreamConfig:
@@ -126,3 +130,61 @@ def test_given_fallback_reads_and_a_single_parent_read_then_an_empty_read_gives_
         router=inner, config={}, parameters={}, extra_reads_only_when_first_is_empty=True
     )
     assert _ids(router) == []
+
+
+_SAVED = _Cursor({"updated_at": "2024-05-01T00:00:00Z"})
+_UNSAVED = _Cursor({"updated_at": "1970-01-01T00:00:00Z"})
+
+
+def _changes_router(changes: _ParentStream, users: _ParentStream, current_user: _ParentStream) -> Any:
+    changed = ParentStreamConfig(
+        stream=changes,  # type: ignore[arg-type]
+        parent_key="user/id",
+        partition_field="id",
+        config={},
+        parameters={},
+        incremental_dependency=True,
+    )
+    every = SubstreamPartitionRouter(
+        parent_stream_configs=[_config(users), _config(current_user)], config={}, parameters={}
+    )
+    return HarvestUniqueParentPartitionRouter(
+        router=every,
+        changes=SubstreamPartitionRouter(parent_stream_configs=[changed], config={}, parameters={}),
+        config={},
+        parameters={},
+        skip_extra_reads_on_first_sync=False,
+        extra_reads_only_when_first_is_empty=True,
+    )
+
+
+def test_given_changes_and_a_saved_position_then_only_the_parents_they_name_are_read_once_each() -> None:
+    changes = _ParentStream("user_assignments", [5, 2, 5], _SAVED)
+    users, current_user = _ParentStream("users", [1, 2, 5]), _ParentStream("users_me", [1])
+    router = _changes_router(changes, users, current_user)
+    assert _ids(router) == [5, 2]
+    assert (changes.reads, users.reads, current_user.reads) == (1, 0, 0)
+    # the change list's position is never saved: the child cursor seeds it on every sync
+    assert router.get_stream_state() == {}
+
+
+def test_given_changes_and_no_saved_position_then_every_parent_is_read_and_not_the_changes() -> None:
+    changes = _ParentStream("user_assignments", [5], _UNSAVED)
+    users, current_user = _ParentStream("users", [1, 2]), _ParentStream("users_me", [1])
+    assert _ids(_changes_router(changes, users, current_user)) == [1, 2]
+    assert (changes.reads, users.reads) == (0, 1)
+
+
+def test_given_changes_and_nothing_changed_then_no_partition_and_no_parent_read() -> None:
+    changes = _ParentStream("user_assignments", [], _SAVED)
+    users, current_user = _ParentStream("users", [1, 2]), _ParentStream("users_me", [1])
+    assert _ids(_changes_router(changes, users, current_user)) == []
+    assert (users.reads, current_user.reads) == (0, 0)
+
+
+def test_given_changes_forbidden_then_every_parent_is_read_with_its_own_fallback() -> None:
+    # A Member: 403 on /v2/user_assignments (raised, not "nothing changed"), 403 on /v2/users, then /v2/users/me
+    changes = _ParentStream("user_assignments", [], _SAVED, forbidden=True)
+    users, current_user = _ParentStream("users", []), _ParentStream("users_me", [9])
+    assert _ids(_changes_router(changes, users, current_user)) == [9]
+    assert (changes.reads, users.reads, current_user.reads) == (1, 1, 1)

@@ -62,6 +62,10 @@ class HarvestRequest:
         return cls("users")
 
     @classmethod
+    def user_assignments(cls) -> HarvestRequest:
+        return cls("user_assignments")
+
+    @classmethod
     def users_me(cls) -> HarvestRequest:
         """GET /v2/users/me: one bare object, no paging parameters."""
         request = cls("users/me")

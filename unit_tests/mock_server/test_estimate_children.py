@@ -1,8 +1,8 @@
 """estimate_messages: children of estimates (design decision 8).
 
 First sync: the messages of EVERY estimate. Later syncs: the messages of estimates updated since the last sync, plus
-sent and draft estimates (a client viewing a sent estimate adds a message but leaves the estimate alone); each
-estimate's messages once; `parent_id` on each record.
+sent estimates (a client viewing a sent estimate adds a message but leaves the estimate alone); no draft list
+(sending a draft stamps its `sent_at` and `updated_at`); each estimate's messages once; `parent_id` on each record.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ _STREAM = "estimate_messages"
 _AN_ESTIMATE_ID = 1439818
 _AN_OLD_ESTIMATE_ID = 1439814  # last updated before the start date
 _A_SENT_ESTIMATE_ID = 1439900
-_A_DRAFT_ESTIMATE_ID = 1439950
+_A_FORMER_DRAFT_ESTIMATE_ID = 1439950
 _THE_EPOCH = "1970-01-01T00:00:00Z"
 _CHILD_CURSOR_MINUS_LOOKBACK = "2024-01-31T23:59:00Z"
 
@@ -59,12 +59,13 @@ def test_given_first_sync_when_read_then_messages_of_every_estimate_are_read_wit
     assert not output.errors
 
 
-def test_given_state_when_later_sync_then_messages_of_updated_sent_and_draft_estimates_are_read_once_each(
+def test_given_state_when_later_sync_then_messages_of_updated_and_sent_estimates_are_read_once_each_and_no_drafts(
     http_mocker: HttpMocker,
 ) -> None:
-    given_estimates(http_mocker, [_AN_ESTIMATE_ID, _A_SENT_ESTIMATE_ID], updated_since="2024-01-14T23:59:00Z")
-    given_estimates_in_state(http_mocker, "sent", [_A_SENT_ESTIMATE_ID])
-    given_estimates_in_state(http_mocker, "draft", [_A_DRAFT_ESTIMATE_ID, _AN_ESTIMATE_ID])
+    # a draft sent since the last sync is updated (and now sent): it comes back from both lists, read once
+    updated = [_AN_ESTIMATE_ID, _A_FORMER_DRAFT_ESTIMATE_ID]
+    given_estimates(http_mocker, updated, updated_since="2024-01-14T23:59:00Z")
+    given_estimates_in_state(http_mocker, "sent", [_A_SENT_ESTIMATE_ID, _A_FORMER_DRAFT_ESTIMATE_ID])
     messages = HarvestRequest.estimate_messages
     given_children(
         http_mocker, _STREAM, messages(_AN_ESTIMATE_ID).with_updated_since(_CHILD_CURSOR_MINUS_LOOKBACK), [11]
@@ -73,12 +74,18 @@ def test_given_state_when_later_sync_then_messages_of_updated_sent_and_draft_est
         http_mocker, _STREAM, messages(_A_SENT_ESTIMATE_ID).with_updated_since(_CHILD_CURSOR_MINUS_LOOKBACK), [31]
     )
     given_children(
-        http_mocker, _STREAM, messages(_A_DRAFT_ESTIMATE_ID).with_updated_since(_CHILD_CURSOR_MINUS_LOOKBACK), [41]
+        http_mocker,
+        _STREAM,
+        messages(_A_FORMER_DRAFT_ESTIMATE_ID).with_updated_since(_CHILD_CURSOR_MINUS_LOOKBACK),
+        [41],
     )
 
     output = read_streams(ConfigBuilder().build(), _STREAM, state=_later_sync_state())
 
-    assert _parent_ids(output) == {11: _AN_ESTIMATE_ID, 31: _A_SENT_ESTIMATE_ID, 41: _A_DRAFT_ESTIMATE_ID}
+    assert _parent_ids(output) == {11: _AN_ESTIMATE_ID, 31: _A_SENT_ESTIMATE_ID, 41: _A_FORMER_DRAFT_ESTIMATE_ID}
+    assert not output.errors
+    estimate_lists = sorted(r.query for r in sent_requests(http_mocker) if r.path == "/v2/estimates")
+    assert estimate_lists == ["per_page=2000&state=sent", "per_page=2000&updated_since=2024-01-14t23%3a59%3a00z"]
     child_paths = Counter(request.path for request in sent_requests(http_mocker) if request.path.endswith("/messages"))
     assert set(child_paths.values()) == {1}, child_paths
 
@@ -88,7 +95,6 @@ def test_given_state_when_later_sync_and_nothing_changed_then_no_estimate_messag
 ) -> None:
     given_estimates(http_mocker, [], updated_since="2024-01-14T23:59:00Z")
     given_estimates_in_state(http_mocker, "sent", [])
-    given_estimates_in_state(http_mocker, "draft", [])
 
     output = read_streams(ConfigBuilder().build(), _STREAM, state=_later_sync_state())
 

@@ -1,8 +1,9 @@
 """invoice_messages and invoice_payments: children of invoices (design decision 8).
 
 First sync: the children of EVERY invoice, including invoices last updated before the start date.
-Later syncs: the children of invoices updated since the last sync, plus open and draft invoices (a reminder or a
-payment can arrive without the invoice's updated_at moving); each invoice's children once; `parent_id` on each record.
+Later syncs: the payments of invoices updated since the last sync (a payment moves its invoice's `updated_at`), and
+the messages of those plus open invoices (a reminder or a thank-you leaves the invoice as it was; sending a draft
+stamps it); no draft list; each invoice's children once; `parent_id` on each record.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ INVOICE_CHILDREN = [
 _AN_INVOICE_ID = 13150403
 _AN_OLD_INVOICE_ID = 13150378  # last updated before the start date
 _AN_OPEN_INVOICE_ID = 13150500
-_A_DRAFT_INVOICE_ID = 13150600
 _A_CHILD_CURSOR = "2024-02-01T00:00:00Z"
 _A_PARENT_CURSOR = "2024-01-15T00:00:00Z"
 _THE_EPOCH = "1970-01-01T00:00:00Z"
@@ -82,38 +82,69 @@ def test_given_two_invoices_when_first_sync_then_each_child_carries_its_invoice_
     assert not output.errors
 
 
-@pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
-def test_given_state_when_later_sync_then_children_of_updated_open_and_draft_invoices_are_read_once_each(
-    stream: str, child_request, http_mocker: HttpMocker
+_PARENT_SINCE = "2024-01-14T23:59:00Z"  # parent cursor minus the 60 s lookback
+_CHILD_SINCE = "2024-01-31T23:59:00Z"  # child cursor minus the 60 s lookback
+
+
+def _invoice_lists_sent(http_mocker: HttpMocker) -> list[str]:
+    return sorted(request.query for request in sent_requests(http_mocker) if request.path == "/v2/invoices")
+
+
+def test_given_state_when_later_sync_then_messages_of_updated_and_open_invoices_are_read_once_each_and_no_drafts(
+    http_mocker: HttpMocker,
 ) -> None:
-    # the open list also returns the updated invoice: its children must still be read only once
-    given_invoices(http_mocker, [_AN_INVOICE_ID], updated_since="2024-01-14T23:59:00Z")
+    # the open list also returns the updated invoice: its messages must still be read only once
+    given_invoices(http_mocker, [_AN_INVOICE_ID], updated_since=_PARENT_SINCE)
     given_invoices_in_state(http_mocker, "open", [_AN_INVOICE_ID, _AN_OPEN_INVOICE_ID])
-    given_invoices_in_state(http_mocker, "draft", [_A_DRAFT_INVOICE_ID])
-    child_since = "2024-01-31T23:59:00Z"  # child cursor minus the 60 s lookback
-    given_children(http_mocker, stream, child_request(_AN_INVOICE_ID).with_updated_since(child_since), [11])
-    given_children(http_mocker, stream, child_request(_AN_OPEN_INVOICE_ID).with_updated_since(child_since), [31])
-    given_children(http_mocker, stream, child_request(_A_DRAFT_INVOICE_ID).with_updated_since(child_since), [41])
+    messages = HarvestRequest.invoice_messages
+    given_children(http_mocker, "invoice_messages", messages(_AN_INVOICE_ID).with_updated_since(_CHILD_SINCE), [11])
+    given_children(
+        http_mocker, "invoice_messages", messages(_AN_OPEN_INVOICE_ID).with_updated_since(_CHILD_SINCE), [31]
+    )
 
-    output = read_streams(ConfigBuilder().build(), stream, state=_later_sync_state(stream))
+    output = read_streams(ConfigBuilder().build(), "invoice_messages", state=_later_sync_state("invoice_messages"))
 
-    assert _parent_ids(output) == {11: _AN_INVOICE_ID, 31: _AN_OPEN_INVOICE_ID, 41: _A_DRAFT_INVOICE_ID}
+    assert _parent_ids(output) == {11: _AN_INVOICE_ID, 31: _AN_OPEN_INVOICE_ID}
+    assert not output.errors
+    assert _invoice_lists_sent(http_mocker) == [
+        "per_page=2000&state=open",
+        "per_page=2000&updated_since=2024-01-14t23%3a59%3a00z",
+    ]
     child_paths = Counter(request.path for request in sent_requests(http_mocker) if request.path.count("/") == 4)
-    assert set(child_paths.values()) == {1}, child_paths
+    assert child_paths == {
+        f"/v2/invoices/{_AN_INVOICE_ID}/messages": 1,
+        f"/v2/invoices/{_AN_OPEN_INVOICE_ID}/messages": 1,
+    }
+
+
+def test_given_state_when_later_sync_then_payments_of_updated_invoices_only_are_read_and_no_state_list(
+    http_mocker: HttpMocker,
+) -> None:
+    given_invoices(http_mocker, [_AN_INVOICE_ID, _AN_OLD_INVOICE_ID], updated_since=_PARENT_SINCE)
+    payments = HarvestRequest.invoice_payments
+    given_children(http_mocker, "invoice_payments", payments(_AN_INVOICE_ID).with_updated_since(_CHILD_SINCE), [11])
+    given_children(http_mocker, "invoice_payments", payments(_AN_OLD_INVOICE_ID).with_updated_since(_CHILD_SINCE), [21])
+
+    output = read_streams(ConfigBuilder().build(), "invoice_payments", state=_later_sync_state("invoice_payments"))
+
+    assert _parent_ids(output) == {11: _AN_INVOICE_ID, 21: _AN_OLD_INVOICE_ID}
+    assert not output.errors
+    assert _invoice_lists_sent(http_mocker) == ["per_page=2000&updated_since=2024-01-14t23%3a59%3a00z"]
 
 
 @pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)
 def test_given_state_when_later_sync_then_paid_invoices_not_updated_since_are_not_read_again(
     stream: str, child_request, http_mocker: HttpMocker
 ) -> None:
-    given_invoices(http_mocker, [], updated_since="2024-01-14T23:59:00Z")
-    given_invoices_in_state(http_mocker, "open", [])
-    given_invoices_in_state(http_mocker, "draft", [])
+    given_invoices(http_mocker, [], updated_since=_PARENT_SINCE)
+    if stream == "invoice_messages":
+        given_invoices_in_state(http_mocker, "open", [])
 
     output = read_streams(ConfigBuilder().build(), stream, state=_later_sync_state(stream))
 
     assert output.records == []
     assert not output.errors
+    assert [r.path for r in sent_requests(http_mocker) if r.path.count("/") == 4] == []
 
 
 @pytest.mark.parametrize("stream, child_request", INVOICE_CHILDREN)

@@ -96,14 +96,15 @@ def test_given_a_1_2_x_per_partition_invoice_child_state_when_read_then_only_cha
 ) -> None:
     legacy = _per_partition_state({100: "2023-11-01T00:00:00Z", 200: _A_LEGACY_CURSOR}, **extra)
     given_invoices(http_mocker, [300], updated_since=_LEGACY_CURSOR_MINUS_LOOKBACK)
-    given_invoices_in_state(http_mocker, "open", [200])
-    given_invoices_in_state(http_mocker, "draft", [])
     given_children(http_mocker, stream, child_request(300).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK), [31])
-    given_children(http_mocker, stream, child_request(200).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK), [21])
+    if stream == "invoice_messages":  # open invoices can get a reminder without changing; payments move them
+        given_invoices_in_state(http_mocker, "open", [200])
+        given_children(http_mocker, stream, child_request(200).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK), [21])
 
     output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, legacy))
 
-    assert sorted(record.record.data["id"] for record in output.records) == [21, 31]
+    expected = [21, 31] if stream == "invoice_messages" else [31]
+    assert sorted(record.record.data["id"] for record in output.records) == expected
     assert not output.errors
 
 
@@ -115,8 +116,7 @@ def test_given_a_1_2_x_per_partition_estimate_messages_state_when_read_then_it_c
         HarvestRequest.estimates().with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK).build(),
         HarvestResponse.of("estimates").with_records(records_of("estimates", [300])).build(),
     )
-    for state in ("sent", "draft"):
-        http_mocker.get(HarvestRequest.estimates().with_state(state).build(), HarvestResponse.of("estimates").build())
+    http_mocker.get(HarvestRequest.estimates().with_state("sent").build(), HarvestResponse.of("estimates").build())
     given_children(
         http_mocker,
         "estimate_messages",
@@ -141,7 +141,10 @@ def test_given_a_1_2_x_per_partition_user_child_state_when_read_then_children_si
     stream: str, child_request: Any, server_side_filter: bool, http_mocker: HttpMocker
 ) -> None:
     legacy = _per_partition_state({100: "2023-11-01T00:00:00Z", 200: _A_LEGACY_CURSOR})
-    given_users(http_mocker, [100, 200])
+    if server_side_filter:  # project assignments: the users whose user assignments changed since the cursor
+        _given_changed_user_assignments(http_mocker, [100, 200])
+    else:
+        given_users(http_mocker, [100, 200])
     for user_id in (100, 200):
         request = child_request(user_id)
         if server_side_filter:
@@ -188,26 +191,33 @@ def test_given_a_1_2_x_global_child_state_past_10000_parents_when_read_then_only
 ) -> None:
     legacy = {"use_global_cursor": True, "state": {"updated_at": _A_LEGACY_CURSOR}, "lookback_window": 0}
     given_invoices(http_mocker, [300], updated_since=_LEGACY_CURSOR_MINUS_LOOKBACK)
-    given_invoices_in_state(http_mocker, "open", [])
-    given_invoices_in_state(http_mocker, "draft", [400])
+    given_invoices_in_state(http_mocker, "open", [400])
     for invoice_id in (300, 400):
         given_children(
             http_mocker,
-            "invoice_payments",
-            HarvestRequest.invoice_payments(invoice_id).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK),
+            "invoice_messages",
+            HarvestRequest.invoice_messages(invoice_id).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK),
             [invoice_id + 1],
         )
 
-    output = read_streams(ConfigBuilder().build(), "invoice_payments", state=state_for("invoice_payments", legacy))
+    output = read_streams(ConfigBuilder().build(), "invoice_messages", state=state_for("invoice_messages", legacy))
 
     assert sorted(record.record.data["id"] for record in output.records) == [301, 401]
 
 
-def test_given_a_1_2_x_global_user_child_state_when_read_then_every_user_is_read_and_children_since_its_cursor(
+def _given_changed_user_assignments(http_mocker: HttpMocker, user_ids: list[int]) -> None:
+    response = HarvestResponse.of("user_assignments")
+    for user_id in user_ids:
+        response = response.with_records(records_of("user_assignments", [user_id + 50], user={"id": user_id}))
+    request = HarvestRequest.user_assignments().with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK)
+    http_mocker.get(request.build(), response.build())
+
+
+def test_given_a_1_2_x_global_user_child_state_when_read_then_users_with_changed_assignments_are_read_since_it(
     http_mocker: HttpMocker,
 ) -> None:
     legacy = {"use_global_cursor": True, "state": {"updated_at": _A_LEGACY_CURSOR}, "lookback_window": 0}
-    given_users(http_mocker, [100, 200])
+    _given_changed_user_assignments(http_mocker, [100, 200])
     for user_id in (100, 200):
         given_children(
             http_mocker,

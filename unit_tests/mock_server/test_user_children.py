@@ -1,14 +1,19 @@
-"""project_assignments, billable_rates and cost_rates: children of ALL users (design decision 8).
+"""project_assignments, billable_rates and cost_rates: children of users (design decision 8).
 
-Rates and assignments change without touching the user, and 1.2.x missed the children of users last updated before
-the start date, so every user is read (no `updated_since` on /v2/users) on every sync; when /v2/users gives no user
-(a Member's 403) the current user is the parent (/v2/users/me, readable by every role), so a Member still gets their
-own rates, and an Administrator makes no extra request. Each user's children once; `parent_id` is the user id.
-project_assignments filters on the server (`updated_since`); /billable_rates and /cost_rates have no such filter,
-so every rate is read and the cursor filters on the client.
+1.2.x missed the children of users last updated before the start date, so a first sync reads every user (no
+`updated_since` on /v2/users); when /v2/users gives no user (a Member's 403) the current user is the parent
+(/v2/users/me, readable by every role), so a Member still gets their own records, and an Administrator makes no
+extra request. Each user's children once; `parent_id` is the user id.
+Rates change without touching the user and no change signal is known: every user on every sync; /billable_rates and
+/cost_rates have no `updated_since`, so every rate is read and the cursor filters on the client.
+A project assignment is a user assignment seen from its user (same id, same updated_at): a later sync reads the
+project assignments (`updated_since`) of the users whose user assignments changed since the child cursor, and of
+every user only when that list is forbidden (a Member's 403).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from airbyte_cdk.models import Level
@@ -30,6 +35,7 @@ from .source import read_streams, state_for
 
 _A_USER_ID = 1782959
 _AN_OLD_USER_ID = 3226125  # last updated years before the start date
+_A_NEW_USER_ID = 4100200
 _A_STATE = {"use_global_cursor": True, "state": {"updated_at": "2024-02-01T00:00:00Z"}, "lookback_window": 0}
 
 
@@ -56,20 +62,108 @@ def test_given_two_users_when_read_project_assignments_then_assignments_of_both_
     assert_harvest_headers_on_every_request(http_mocker)
 
 
-def test_given_state_when_read_project_assignments_then_every_user_is_read_again_and_assignments_since_cursor(
+def _given_changed_user_assignments(http_mocker: HttpMocker, since: str, user_ids: list[int]) -> None:
+    """GET /v2/user_assignments?updated_since=...: one changed user assignment per entry of `user_ids`."""
+    response = HarvestResponse.of("user_assignments")
+    for n, user_id in enumerate(user_ids):
+        record = records_of("user_assignments", [500 + n], updated_at="2024-02-02T00:00:00Z", user={"id": user_id})
+        response = response.with_records(record)
+    http_mocker.get(HarvestRequest.user_assignments().with_updated_since(since).build(), response.build())
+
+
+def _paths(http_mocker: HttpMocker) -> list[str]:
+    return sorted(request.path for request in sent_requests(http_mocker))
+
+
+def test_given_first_sync_when_read_project_assignments_then_every_user_is_read_and_no_user_assignment_list(
     http_mocker: HttpMocker,
 ) -> None:
-    given_users(http_mocker, {_A_USER_ID: "2015-01-01T00:00:00Z", _AN_OLD_USER_ID: "2015-01-01T00:00:00Z"})
+    given_parents(http_mocker, "users", [_A_USER_ID, _AN_OLD_USER_ID], updated_since=None)
     assignments = HarvestRequest.project_assignments
-    since = "2024-01-31T23:59:00Z"  # cursor minus the 60 s lookback
-    given_children(http_mocker, "project_assignments", assignments(_A_USER_ID).with_updated_since(since), [11])
-    given_children(http_mocker, "project_assignments", assignments(_AN_OLD_USER_ID).with_updated_since(since), [21])
+    given_children(http_mocker, "project_assignments", assignments(_A_USER_ID).with_updated_since(_A_START_DATE), [11])
+    given_children(
+        http_mocker, "project_assignments", assignments(_AN_OLD_USER_ID).with_updated_since(_A_START_DATE), [21]
+    )
+
+    output = read_streams(ConfigBuilder().build(), "project_assignments")
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 21: _AN_OLD_USER_ID}
+    assert _paths(http_mocker) == [
+        "/v2/users",
+        f"/v2/users/{_A_USER_ID}/project_assignments",
+        f"/v2/users/{_AN_OLD_USER_ID}/project_assignments",
+    ]
+
+
+@pytest.mark.parametrize(
+    "saved_parent_state",
+    [pytest.param({}, id="2.0.0-state-parent_state-empty"), pytest.param(None, id="no-parent_state")],
+)
+def test_given_state_when_read_project_assignments_then_only_users_with_changed_user_assignments_are_read(
+    saved_parent_state: dict[str, Any] | None, http_mocker: HttpMocker
+) -> None:
+    # cursor 2024-02-01T00:00:00Z minus the last sync's 30 s (lookback_window) minus the 60 s lookback: the user
+    # assignment list and the children are asked from the same instant
+    since = "2024-01-31T23:58:30Z"
+    _given_changed_user_assignments(http_mocker, since, [_A_USER_ID, _A_USER_ID, _A_NEW_USER_ID])
+    assignments = HarvestRequest.project_assignments
+    given_children(http_mocker, "project_assignments", assignments(_A_USER_ID).with_updated_since(since), [11, 12])
+    given_children(http_mocker, "project_assignments", assignments(_A_NEW_USER_ID).with_updated_since(since), [31])
+    state = {**_A_STATE, "lookback_window": 30}
+    if saved_parent_state is not None:
+        state["parent_state"] = saved_parent_state
+
+    output = read_streams(ConfigBuilder().build(), "project_assignments", state=state_for("project_assignments", state))
+
+    assert _parent_ids(output) == {11: _A_USER_ID, 12: _A_USER_ID, 31: _A_NEW_USER_ID}
+    assert not output.errors
+    assert _paths(http_mocker) == [
+        "/v2/user_assignments",
+        f"/v2/users/{_A_USER_ID}/project_assignments",
+        f"/v2/users/{_A_NEW_USER_ID}/project_assignments",
+    ]
+    # the child cursor stays the one position: the user assignment list's own is not saved
+    assert output.most_recent_state.stream_state.__dict__["parent_state"] == {}
+
+
+def test_given_state_and_no_changed_user_assignment_when_read_project_assignments_then_only_that_list_is_asked(
+    http_mocker: HttpMocker,
+) -> None:
+    _given_changed_user_assignments(http_mocker, "2024-01-31T23:59:00Z", [])
 
     output = read_streams(
         ConfigBuilder().build(), "project_assignments", state=state_for("project_assignments", _A_STATE)
     )
 
-    assert _parent_ids(output) == {11: _A_USER_ID, 21: _AN_OLD_USER_ID}
+    assert output.records == []
+    assert not output.errors
+    assert _paths(http_mocker) == ["/v2/user_assignments"]
+
+
+def test_given_state_and_a_member_when_read_project_assignments_then_their_own_are_read_with_warnings(
+    http_mocker: HttpMocker,
+) -> None:
+    http_mocker.get(
+        HarvestRequest.user_assignments().with_updated_since("2024-01-31T23:59:00Z").build(),
+        ErrorResponse.with_status(403),
+    )
+    http_mocker.get(HarvestRequest.users().build(), ErrorResponse.with_status(403))
+    given_current_user(http_mocker, _A_USER_ID)
+    given_children(
+        http_mocker,
+        "project_assignments",
+        HarvestRequest.project_assignments(_A_USER_ID).with_updated_since("2024-01-31T23:59:00Z"),
+        [11],
+    )
+
+    output = read_streams(
+        ConfigBuilder().build(), "project_assignments", state=state_for("project_assignments", _A_STATE)
+    )
+
+    assert _parent_ids(output) == {11: _A_USER_ID}
+    assert not output.errors
+    warnings = [m.log.message for m in output.logs if m.log.level == Level.WARN and "403" in m.log.message]
+    assert len(warnings) == 2 and "every user the token can list" in warnings[0], warnings
 
 
 @pytest.mark.parametrize(
