@@ -1204,6 +1204,9 @@ class Generator:
                     paid_total += amount
                     day = invoice["paid_date"]
                     stamp = max(invoice["sent_at"], self.stamp(date.fromisoformat(day)))
+                    if k == parts - 1:  # the payment that settles the invoice moves it: one updated_at for both
+                        earlier = [p["updated_at"] for p in payments[len(payments) - k :]]
+                        stamp = invoice["updated_at"] = max(stamp, invoice["updated_at"], *earlier)
                     payments.append(self._payment(amount, day, stamp))
                     pay_parent.append(invoice["id"])
                 if rng.random() < 0.3:
@@ -1211,11 +1214,12 @@ class Generator:
             elif invoice["state"] == "open" and rng.random() < 0.3:
                 amount = round(invoice["amount"] * 0.5, 2)
                 day = min(self.today, date.fromisoformat(invoice["issue_date"]) + timedelta(days=10)).isoformat()
-                payments.append(
-                    self._payment(amount, day, max(invoice["sent_at"], self.stamp(date.fromisoformat(day))))
-                )
+                stamp = max(invoice["sent_at"], self.stamp(date.fromisoformat(day)))
+                payments.append(self._payment(amount, day, stamp))
                 pay_parent.append(invoice["id"])
+                # a part payment moves its invoice: due_amount, and updated_at to the payment's
                 invoice["due_amount"] = round(invoice["amount"] - amount, 2)
+                invoice["updated_at"] = max(invoice["updated_at"], stamp)
         self._children("invoice_messages", invoice_messages, msg_parent, 27_835_000)
         self._children("invoice_payments", payments, pay_parent, 10_112_000)
 

@@ -1,10 +1,13 @@
 """Realistic random batches of changes (``Store.mutate``), each with fresh timestamps from the store's clock.
 
 The mix mirrors what happens in a live Harvest account between two syncs: time is logged, edited and deleted;
-invoices get paid (a payment is added and the invoice changes); reminders are sent to open invoices and clients
-view sent estimates (a message is added but the parent's ``updated_at`` does not move); clients, projects, users
-and tasks are edited; expenses are logged. Randomness comes from a ``random.Random`` seeded with the dataset
-seed and the batch number, so the same history gives the same changes.
+invoices get paid, in part or in full (a payment is added and the store moves the invoice's ``due_amount`` and
+``updated_at``); drafts are sent (a message is added and the store stamps the parent's ``sent_at``); reminders are
+sent to open invoices and clients view sent estimates (a message is added, the parent does not change); people are
+assigned to projects and get new billable rates; clients, projects, users and tasks are edited; expenses are logged.
+What a child does to its parent is the store's job (``Store._move_parent``, harvest-api/README.md section 9).
+Randomness comes from a ``random.Random`` seeded with the dataset seed and the batch number, so the same history
+gives the same changes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ OPERATIONS = (
     ("pay_invoice", 6),
     ("remind_invoice", 6),
     ("view_estimate", 5),
+    ("send_invoice", 2),
+    ("send_estimate", 2),
+    ("assign_user", 2),
+    ("change_rate", 2),
     ("edit_client", 4),
     ("edit_project", 4),
     ("edit_user", 3),
@@ -132,47 +139,38 @@ def _log_expense(store: Store, rng: random.Random) -> Change | None:
 
 
 def _pay_invoice(store: Store, rng: random.Random) -> Change | None:
-    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "open")
-    if invoice is None:
+    """A payment on an open invoice: half of what is due, or all of it (the invoice becomes paid)."""
+    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "open" and r["due_amount"] > 0)
+    if invoice is None or not store.collection("invoice_payments"):
         return None
-    stamp = store.now()
-    day = stamp[:10]
-    payment = (
-        store.create(
-            "invoice_payments",
-            {
-                "amount": invoice["due_amount"],
-                "paid_at": f"{day}T00:00:00Z",
-                "paid_date": day,
-                "notes": "Paid in full",
-                "transaction_id": None,
-                "payment_gateway": {"id": None, "name": None},
-            },
-            parent_id=invoice["id"],
-        )
-        if store.collection("invoice_payments")
-        else None
+    day = store.now()[:10]
+    in_full = rng.random() < 0.6
+    payment = store.create(
+        "invoice_payments",
+        {
+            "amount": invoice["due_amount"] if in_full else round(invoice["due_amount"] / 2, 2),
+            "paid_at": f"{day}T00:00:00Z",
+            "paid_date": day,
+            "notes": "Paid in full" if in_full else "Part payment",
+            "transaction_id": None,
+            "payment_gateway": {"id": None, "name": None},
+        },
+        parent_id=invoice["id"],
     )
-    store.update(
-        "invoices",
-        invoice["id"],
-        {"state": "paid", "due_amount": 0.0, "paid_at": f"{day}T00:00:00Z", "paid_date": day},
-    )
-    if payment is not None:
-        return Change("create", "invoice_payments", payment["id"], invoice["id"])
-    return Change("update", "invoices", invoice["id"])
+    return Change("create", "invoice_payments", payment["id"], invoice["id"])
 
 
 def _remind_invoice(store: Store, rng: random.Random) -> Change | None:
-    invoice = _pick(store, "invoices", rng, lambda r: r["state"] in ("open", "draft"))
+    """A reminder on an open invoice: the invoice does not change."""
+    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "open")
     if invoice is None or not store.collection("invoice_messages"):
         return None
     message = store.create(
         "invoice_messages",
         {
-            "reminder": invoice["state"] == "open",
+            "reminder": True,
             "thank_you": False,
-            "event_type": None if invoice["state"] == "open" else "draft",
+            "event_type": None,
             "subject": f"Reminder: invoice #{invoice['number']}",
             "recipients": [{"name": invoice["client"]["name"], "email": "billing@client.example"}],
         },
@@ -181,20 +179,88 @@ def _remind_invoice(store: Store, rng: random.Random) -> Change | None:
     return Change("create", "invoice_messages", message["id"], invoice["id"])
 
 
+def _send_invoice(store: Store, rng: random.Random) -> Change | None:
+    """A draft invoice sent to its client: the store stamps its ``sent_at`` and it becomes open."""
+    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "draft")
+    if invoice is None or not store.collection("invoice_messages"):
+        return None
+    message = store.create(
+        "invoice_messages",
+        {
+            "reminder": False,
+            "thank_you": False,
+            "event_type": None,
+            "subject": f"Invoice #{invoice['number']}",
+            "recipients": [{"name": invoice["client"]["name"], "email": "billing@client.example"}],
+        },
+        parent_id=invoice["id"],
+    )
+    return Change("create", "invoice_messages", message["id"], invoice["id"])
+
+
 def _view_estimate(store: Store, rng: random.Random) -> Change | None:
-    estimate = _pick(store, "estimates", rng, lambda r: r["state"] in ("sent", "draft"))
+    """A client opens a sent estimate: a ``view`` event, the estimate does not change."""
+    return _estimate_message(store, rng, "sent", "view")
+
+
+def _send_estimate(store: Store, rng: random.Random) -> Change | None:
+    """A draft estimate sent to its client: the store stamps its ``sent_at`` and it becomes sent."""
+    return _estimate_message(store, rng, "draft", None)
+
+
+def _estimate_message(store: Store, rng: random.Random, state: str, event: str | None) -> Change | None:
+    estimate = _pick(store, "estimates", rng, lambda r: r["state"] == state)
     if estimate is None or not store.collection("estimate_messages"):
         return None
     message = store.create(
         "estimate_messages",
         {
-            "event_type": "view" if estimate["state"] == "sent" else None,
+            "event_type": event,
             "subject": f"Estimate #{estimate['number']}",
             "recipients": [{"name": estimate["client"]["name"], "email": "buyer@client.example"}],
         },
         parent_id=estimate["id"],
     )
     return Change("create", "estimate_messages", message["id"], estimate["id"])
+
+
+def _assign_user(store: Store, rng: random.Random) -> Change | None:
+    """An active user put on an active project they are not on yet (a new project assignment for that user)."""
+    project = _pick(store, "projects", rng, lambda r: r["is_active"])
+    if project is None:
+        return None
+    on_project = {
+        ua["user"]["id"] for ua in store.collection("user_assignments").values() if ua["project"]["id"] == project["id"]
+    }
+    user = _pick(store, "users", rng, lambda r: r["is_active"] and r["id"] not in on_project)
+    if user is None:
+        return None
+    record = store.create(
+        "user_assignments",
+        {
+            "project": {"id": project["id"], "name": project["name"], "code": project["code"]},
+            "user": {"id": user["id"], "name": f"{user['first_name']} {user['last_name']}"},
+            "is_active": True,
+            "is_project_manager": False,
+            "use_default_rates": True,
+            "hourly_rate": user["default_hourly_rate"],
+            "budget": None,
+        },
+    )
+    return Change("create", "user_assignments", record["id"])
+
+
+def _change_rate(store: Store, rng: random.Random) -> Change | None:
+    """A user's new billable rate from today (the user record does not change)."""
+    user = _pick(store, "users", rng, lambda r: r["is_active"])
+    if user is None:
+        return None
+    rate = store.create(
+        "billable_rates",
+        {"amount": float(rng.choice((110, 125, 150))), "start_date": store.now()[:10], "end_date": None},
+        parent_id=user["id"],
+    )
+    return Change("create", "billable_rates", rate["id"], user["id"])
 
 
 def _edit_simple(store: Store, rng: random.Random, name: str, field: str, values: tuple[Any, ...]) -> Change | None:

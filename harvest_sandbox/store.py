@@ -659,6 +659,8 @@ class Store:
             if spec.parent and parent is not None:
                 self.parents[name][record["id"]] = parent
             self._changed(name, previous, record)
+            if parent is not None:
+                self._move_parent(name, record, parent, record["updated_at"])
             return record
 
     def update(self, name: str, record_id: int, changes: Mapping[str, Any]) -> Record:
@@ -674,6 +676,8 @@ class Store:
                 record["updated_at"] = self.now()
             bucket[record_id] = record
             self._changed(name, old, record)
+            if name == "invoice_payments" and (parent := self.parent_of(name, record_id)) is not None:
+                self._settle_invoice(parent, record["updated_at"])
             return record
 
     def delete(self, name: str, record_id: int) -> Record:
@@ -683,7 +687,7 @@ class Store:
             record = bucket.pop(record_id, None)
             if record is None:
                 raise NotFound()
-            self.parents[name].pop(record_id, None)
+            parent = self.parents[name].pop(record_id, None)
             for child, spec in SPECS.items():
                 if spec.parent == name and not spec.derived:
                     if spec.parent_of is not None:
@@ -695,7 +699,58 @@ class Store:
                         self.parents[child].pop(cid, None)
                         self._changed(child, gone, None)
             self._changed(name, record, None)
+            if name == "invoice_payments" and parent in self.records["invoices"]:
+                self._settle_invoice(parent, self.now())
             return record
+
+    # -- what a child does to its parent (harvest-api/README.md section 9) ---------------------------------------
+    def _move_parent(self, name: str, child: Record, parent_id: int, stamp: str) -> None:
+        """A new payment or message changes its invoice or estimate as on Harvest (call with the lock held).
+
+        - a payment: the invoice's ``due_amount`` and ``updated_at`` (= the payment's), open <-> paid;
+        - a message that sends (``event_type`` null or ``send``, not a reminder or a thank-you): ``sent_at`` and
+          ``updated_at`` (= the message's), a draft invoice becomes open, a draft estimate sent;
+        - state events (``close``, ``re-open``, ``draft``, ``accept``, ``decline``): the state and ``updated_at``;
+        - a reminder, a thank-you and an estimate ``view``: nothing (the parent can gain them without changing).
+        """
+        if name == "invoice_payments":
+            self._settle_invoice(parent_id, stamp)
+            return
+        if name not in ("invoice_messages", "estimate_messages"):
+            return
+        parent_name = "invoices" if name == "invoice_messages" else "estimates"
+        parent = self.records[parent_name][parent_id]
+        event = child.get("event_type")
+        changes: dict[str, Any] = {"updated_at": stamp}
+        if event in (None, "send"):
+            if child.get("reminder") or child.get("thank_you"):
+                return
+            changes["sent_at"] = stamp
+            if parent["state"] == "draft":
+                changes["state"] = "open" if parent_name == "invoices" else "sent"
+        elif event in _STATE_EVENTS[parent_name]:
+            state, stamp_field = _STATE_EVENTS[parent_name][event]
+            changes["state"] = state
+            if stamp_field:
+                changes[stamp_field] = stamp
+        else:  # "view", or an event the sandbox does not know
+            return
+        self.update(parent_name, parent_id, changes)
+
+    def _settle_invoice(self, invoice_id: int, stamp: str) -> None:
+        """An invoice after its payments changed: ``due_amount`` = amount - payments, ``updated_at`` = ``stamp``;
+        an open invoice paid in full becomes paid (``paid_at``/``paid_date`` of the last payment), a paid invoice
+        with something due again becomes open. A draft stays a draft (real drafts carry payments)."""
+        invoice = self.records["invoices"][invoice_id]
+        payments = self._children_of("invoice_payments", invoice_id)
+        due = round(invoice["amount"] - sum(p["amount"] for p in payments), 2)
+        changes: dict[str, Any] = {"due_amount": due, "updated_at": stamp}
+        if invoice["state"] == "open" and due <= 0 and payments:
+            last = max(payments, key=lambda p: (p["paid_at"] or "", p["id"]))
+            changes.update(state="paid", paid_at=last["paid_at"], paid_date=last["paid_date"])
+        elif invoice["state"] == "paid" and due > 0:
+            changes.update(state="open", paid_at=None, paid_date=None)
+        self.update("invoices", invoice_id, changes)
 
     def update_company(self, changes: Mapping[str, Any]) -> Record:
         with self.lock:
@@ -741,6 +796,17 @@ class Store:
     def iter_records(self, name: str) -> Records:
         with self.lock:
             return list(self._ordered(name))
+
+
+#: per parent, message event -> (the parent's new state, the field stamped with the message's time)
+_STATE_EVENTS: dict[str, dict[str, tuple[str, str | None]]] = {
+    "invoices": {"close": ("closed", "closed_at"), "re-open": ("open", None), "draft": ("draft", None)},
+    "estimates": {
+        "accept": ("accepted", "accepted_at"),
+        "decline": ("declined", "declined_at"),
+        "re-open": ("sent", None),
+    },
+}
 
 
 def _after(stamp: str, strict: bool) -> Callable[[Record], bool]:
