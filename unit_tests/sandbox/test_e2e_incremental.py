@@ -1,9 +1,13 @@
 """Incremental syncs through `source-harvest read --state`: nothing missed, nothing re-read beyond the design.
 
-1. A first sync, then creates, updates, a delete and an update stamped in the same second as the saved cursor; the
+1. A first sync, then creates, updates, a delete and an update stamped in the same second as the saved cursor, plus
+   the child changes Harvest makes without a parent edit or with one (a part payment on an open invoice, a reminder
+   on an open invoice, a sent draft, a view of a sent estimate, a new user assignment, a new billable rate); the
    second sync from the emitted state captures every created and updated record, emits no entity record outside
-   `updated_since = cursor - lookback`, requests each entity endpoint once, reads children only of updated parents
-   plus open/draft invoices and sent/draft estimates (each once), and only the report windows within the lookback.
+   `updated_since = cursor - lookback`, requests each entity endpoint once, reads the payments of updated invoices,
+   the messages of updated and open invoices and of updated and sent estimates (no draft list), the project
+   assignments of users whose user assignments changed since the child cursor, the rates of every user (each
+   parent once), and only the report windows within the lookback.
 2. A third sync with no changes makes only those minimum requests again.
 3. State saved by Airbyte's source-harvest 1.2.x (entity, per-partition child and `{"to": ...}` report shapes)
    continues without a gap and without a full re-read.
@@ -41,7 +45,9 @@ _LOOKBACK_SECONDS = 60  # the connector's default `lookback_window_seconds`
 _CHILD_PATH = re.compile(
     r"^/v2/(invoices|estimates|users)/(\d+)/(messages|payments|project_assignments|billable_rates|cost_rates)$"
 )
-_PARENTS = ("invoices", "estimates", "users")
+#: entity streams also read as the parents of child streams (one more request each)
+_PARENTS = ("invoices", "estimates", "users", "user_assignments")
+_STATE_LIST_PATHS = ("/v2/invoices", "/v2/estimates")
 _CHILD_STREAM_OF = {
     ("invoices", "messages"): "invoice_messages",
     ("invoices", "payments"): "invoice_payments",
@@ -85,6 +91,12 @@ def _expected_parents(server: SandboxServer, parent: str, parent_cursor: str, st
     return {p["id"] for p in server.store.iter_records(parent) if p["updated_at"] > since or p["state"] in states}
 
 
+def _child_since(child_state: dict[str, Any]) -> str:
+    """Where a child stream's requests start: its cursor minus the last sync's duration minus the lookback."""
+    cursor = parse_ts(child_state["state"]["updated_at"]) - timedelta(seconds=int(child_state["lookback_window"]))
+    return _minus_lookback(fmt_ts(cursor))
+
+
 def _assert_minimal_requests(server: SandboxServer, cursors: dict[str, dict[str, Any]]) -> None:
     """The requests of an incremental sync from `cursors` are the minimum the design allows."""
     store = server.store
@@ -100,14 +112,27 @@ def _assert_minimal_requests(server: SandboxServer, cursors: dict[str, dict[str,
         since = _minus_lookback(cursors[stream]["updated_at"])
         if stream != "roles" and since not in {r["query"].get("updated_since") for r in requests}:
             problems.append(f"{stream}: no request with updated_since={since} (cursor - lookback): {requests}")
+    state_lists = sorted(
+        (r["path"], r["query"]["state"])
+        for r in server.requests
+        if r["path"] in _STATE_LIST_PATHS and "state" in r["query"]
+    )
+    if state_lists != [("/v2/estimates", "sent"), ("/v2/invoices", "open")]:
+        problems.append(f"parent lists by state: {state_lists}, expected open invoices and sent estimates once each")
+    assignments_since = _child_since(cursors["project_assignments"])
+    change_lists = [r["query"].get("updated_since") for r in _entity_requests(server, "user_assignments")]
+    if assignments_since not in change_lists:
+        problems.append(f"user_assignments: not asked since {assignments_since} (project_assignments): {change_lists}")
     children = _child_requests(server)
     invoice_cursor = cursors["invoice_messages"]["parent_state"]["invoices"]["updated_at"]
     estimate_cursor = cursors["estimate_messages"]["parent_state"]["estimates"]["updated_at"]
     expected = {
-        "invoice_messages": _expected_parents(server, "invoices", invoice_cursor, ("open", "draft")),
-        "invoice_payments": _expected_parents(server, "invoices", invoice_cursor, ("open", "draft")),
-        "estimate_messages": _expected_parents(server, "estimates", estimate_cursor, ("sent", "draft")),
-        "project_assignments": {u["id"] for u in store.iter_records("users")},
+        "invoice_messages": _expected_parents(server, "invoices", invoice_cursor, ("open",)),
+        "invoice_payments": _expected_parents(server, "invoices", invoice_cursor, ()),
+        "estimate_messages": _expected_parents(server, "estimates", estimate_cursor, ("sent",)),
+        "project_assignments": {
+            ua["user"]["id"] for ua in store.iter_records("user_assignments") if ua["updated_at"] > assignments_since
+        },
         "billable_rates": {u["id"] for u in store.iter_records("users")},
         "cost_rates": {u["id"] for u in store.iter_records("users")},
     }
@@ -159,13 +184,38 @@ def test_given_mutations_when_syncing_incrementally_then_changes_are_captured_wi
     paid = [i for i in store.iter_records("invoices") if i["state"] == "paid"]
     deleted_invoice = store.delete("invoices", paid[-1]["id"])
     updated_invoice = store.update("invoices", paid[0]["id"], {"notes": "edited"})
-    new_payment = store.create("invoice_payments", {}, parent_id=updated_invoice["id"])
-    old_open = min((i for i in store.iter_records("invoices") if i["state"] == "open"), key=lambda i: i["updated_at"])
-    reminder = store.create("invoice_messages", {}, parent_id=old_open["id"])  # the invoice keeps its updated_at
+    # the oldest open invoices: neither is in the updated list unless a child change moves it
+    reminded, part_paid = sorted(
+        (i for i in store.iter_records("invoices") if i["state"] == "open" and i["due_amount"] > 0),
+        key=lambda i: i["updated_at"],
+    )[:2]
+    reminder = store.create(  # the invoice keeps its updated_at
+        "invoice_messages", {"reminder": True, "thank_you": False, "event_type": None}, parent_id=reminded["id"]
+    )
+    part_payment = store.create(  # the invoice's due_amount and updated_at move
+        "invoice_payments", {"amount": round(part_paid["due_amount"] / 2, 2)}, parent_id=part_paid["id"]
+    )
+    draft = next(i for i in store.iter_records("invoices") if i["state"] == "draft")
+    sending = store.create(  # the draft becomes open, stamped with the message's time
+        "invoice_messages", {"reminder": False, "thank_you": False, "event_type": None}, parent_id=draft["id"]
+    )
     old_sent = min((e for e in store.iter_records("estimates") if e["state"] == "sent"), key=lambda e: e["updated_at"])
-    viewed = store.create("estimate_messages", {}, parent_id=old_sent["id"])
+    viewed = store.create("estimate_messages", {"event_type": "view"}, parent_id=old_sent["id"])
+    project = next(p for p in store.iter_records("projects") if p["is_active"])
+    on_project = {
+        a["user"]["id"] for a in store.iter_records("user_assignments") if a["project"]["id"] == project["id"]
+    }
+    newcomer = next(u for u in store.iter_records("users") if u["is_active"] and u["id"] not in on_project)
+    new_assignment = store.create(
+        "user_assignments",
+        {
+            "project": {"id": project["id"], "name": project["name"], "code": project["code"]},
+            "user": {"id": newcomer["id"], "name": f"{newcomer['first_name']} {newcomer['last_name']}"},
+            "is_active": True,
+        },
+    )
     user_id = next(iter(store.iter_records("users")))["id"]
-    new_rate = store.create("billable_rates", {}, parent_id=user_id)
+    new_rate = store.create("billable_rates", {"amount": 175.0}, parent_id=user_id)
     _clear_log(harvest)
 
     second = run_connector("read", workdir, config, catalog=catalog, state=first.final_state())
@@ -176,10 +226,12 @@ def test_given_mutations_when_syncing_incrementally_then_changes_are_captured_wi
         "time_entries": {same_second["id"], new_entry["id"]},
         "clients": {new_client["id"]},
         "projects": {updated_project["id"]},
-        "invoices": {updated_invoice["id"]},
-        "invoice_payments": {new_payment["id"]},
-        "invoice_messages": {reminder["id"]},
+        "invoices": {updated_invoice["id"], part_paid["id"], draft["id"]},
+        "invoice_payments": {part_payment["id"]},
+        "invoice_messages": {reminder["id"], sending["id"]},
         "estimate_messages": {viewed["id"]},
+        "user_assignments": {new_assignment["id"]},
+        "project_assignments": {new_assignment["id"]},
         "billable_rates": {new_rate["id"]},
     }
     missing = {stream: ids - emitted.get(stream, set()) for stream, ids in captured.items()}
