@@ -9,8 +9,14 @@ Rules (Harvest: 2000 records per page, one request per child parent; docs/CONTRA
   today is fewer than ``reports_lookback_days`` days into the current one);
 - parents of children are read once, and that read also serves the parent's own stream: on a full sync the
   children of *every* parent are read (the parent list from the epoch covers the stream's list from the start
-  date); on an incremental sync the parents updated since the last sync plus those that can gain children
-  without changing (invoices ``open``/``draft``, estimates ``sent``/``draft``: one list per state), and all users.
+  date); on an incremental sync (shared/design.md 8, harvest-api/README.md section 9):
+  - payments: of the invoices updated since the last sync (a payment moves its invoice);
+  - messages: of those plus the parents that can gain one without changing, open invoices and sent estimates
+    (one list per state; a draft gains a message only by being sent, which changes it);
+  - project assignments: of the users with a user assignment updated since the child's own start (its cursor minus
+    the last sync's duration and the lookback), one list of user assignments from the earlier of that start and
+    the ``user_assignments`` stream's;
+  - rates: of every user (no change signal known).
 
 Keys are the sandbox's count keys, e.g. ``"GET /v2/invoices/{parent_id}/messages"``.
 """
@@ -37,8 +43,10 @@ CHILDREN: dict[str, tuple[str, str]] = {
     "billable_rates": ("users", "billable_rates"),
     "cost_rates": ("users", "cost_rates"),
 }
-#: parents whose children change without the parent changing, and the states that can
-LIVE_STATES: dict[str, tuple[str, ...]] = {"invoices": ("open", "draft"), "estimates": ("sent", "draft")}
+#: parents whose messages can arrive without the parent changing, and the state that can
+LIVE_STATES: dict[str, str] = {"invoices": "open", "estimates": "sent"}
+#: children whose every new record moves the parent: only the updated parents are asked
+MOVE_THE_PARENT: tuple[str, ...] = ("invoice_payments",)
 DATED_REPORTS: tuple[str, ...] = (
     "expenses/categories",
     "expenses/clients",
@@ -138,13 +146,19 @@ def _client_side(rows: list[dict[str, Any]], since: str) -> list[dict[str, Any]]
 
 
 def _children(
-    store: Store, minimum: Minimum, parents: Iterable[int], parent_name: str, since: Mapping[str, str]
+    store: Store,
+    minimum: Minimum,
+    parents: Iterable[int],
+    parent_name: str,
+    since: Mapping[str, str],
+    only: Iterable[str] | None = None,
 ) -> None:
-    """One request per parent (more past 2000 children). Records: children updated since ``since[child]``, filtered
-    by the server (``updated_since``) or, where the endpoint ignores it, on the client side."""
+    """One request per parent (more past 2000 children) for each child of ``parent_name`` (or those in ``only``).
+    Records: children updated since ``since[child]``, filtered by the server (``updated_since``) or, where the
+    endpoint ignores it, on the client side."""
     parents = list(parents)
     for child, (parent, suffix) in CHILDREN.items():
-        if parent != parent_name:
+        if parent != parent_name or (only is not None and child not in only):
             continue
         endpoint = f"/v2/{parent}/{{parent_id}}/{suffix}"
         minimum.add(endpoint, 0)
@@ -195,7 +209,9 @@ def full_sync(store: Store, config: SyncConfig, today: date) -> Minimum:
 
 def cursors(store: Store, config: SyncConfig) -> dict[str, str]:
     """What a complete sync leaves as cursors: the newest ``updated_at`` per entity stream (records updated after
-    the start date) and per parent (every record). Take it right after a full sync, before any change."""
+    the start date) and per parent (every record). Take it right after a full sync, before any change. The CDK
+    also saves, per child stream, how long that sync took (``lookback_window``); add it as
+    ``<child>_lookback_window`` (seconds) from the sync's state, it moves where the children are read from."""
     start = config.replication_start_date
     result: dict[str, str] = {}
     for name in ENTITIES:
@@ -214,7 +230,9 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str],
     minimum = Minimum()
     lookback = config.lookback_window_seconds
     _company(minimum)
-    child_since = {child: _minus(saved[child], lookback) for child in CHILDREN}
+    child_since = {
+        child: _minus(saved[child], lookback + int(saved.get(f"{child}_lookback_window", 0))) for child in CHILDREN
+    }
     for name in ENTITIES:
         since = _minus(saved[name], lookback)
         emitted = _list(store, name, since=since)
@@ -222,18 +240,28 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str],
         if name == "users":
             everyone = _list(store, "users")
             minimum.add("/v2/users", pages(len(everyone)))
-            _children(store, minimum, [u["id"] for u in everyone], "users", child_since)
+            rates = [child for child in CHILDREN if child != "project_assignments" and CHILDREN[child][0] == "users"]
+            _children(store, minimum, [u["id"] for u in everyone], "users", child_since, only=rates)
+            continue
+        if name == "user_assignments":
+            changed_since = child_since["project_assignments"]
+            read = _list(store, name, since=min(since, changed_since))
+            minimum.add(f"/v2/{name}", pages(len(read)))
+            users = sorted({r["user"]["id"] for r in read if r["updated_at"] > changed_since})
+            _children(store, minimum, users, "users", child_since, only=("project_assignments",))
             continue
         if name in LIVE_STATES:
             parent_since = _minus(min(saved[name], saved[f"{name}_parent"]), lookback)
             updated = _list(store, name, since=parent_since)
             minimum.add(f"/v2/{name}", pages(len(updated)))
             parents = {r["id"] for r in _list(store, name, since=_minus(saved[f"{name}_parent"], lookback))}
-            for state in LIVE_STATES[name]:
-                live = _list(store, name, state=state)
-                minimum.add(f"/v2/{name}", pages(len(live)))
-                parents.update(r["id"] for r in live)
-            _children(store, minimum, sorted(parents), name, child_since)
+            moving = [child for child in MOVE_THE_PARENT if CHILDREN[child][0] == name]
+            _children(store, minimum, sorted(parents), name, child_since, only=moving)
+            live = _list(store, name, state=LIVE_STATES[name])
+            minimum.add(f"/v2/{name}", pages(len(live)))
+            parents.update(r["id"] for r in live)
+            messages = [child for child, (parent, _) in CHILDREN.items() if parent == name and child not in moving]
+            _children(store, minimum, sorted(parents), name, child_since, only=messages)
             continue
         minimum.add(f"/v2/{name}", pages(len(_list(store, "roles") if name == "roles" else emitted)))
     _reports(store, minimum, config, incremental_windows(config, today))

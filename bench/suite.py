@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from source_harvest.streams import CHILD_STREAMS
+
 from . import floor
 from .runner import SyncRun, discover_catalog, run_sync, state_for_next_sync
 from .sandbox import REPO, Sandbox
@@ -85,6 +87,17 @@ def timeline(run: SyncRun, log: list[dict[str, Any]], limits: floor.Limits) -> d
     }
 
 
+def child_lookback_windows(run: SyncRun) -> dict[str, str]:
+    """``<child>_lookback_window``: the seconds the CDK saved with each child stream's state (how long the sync took),
+    which the next sync subtracts from the child cursor (bench.minimum needs it to know which users it reads)."""
+    windows: dict[str, str] = {}
+    for name, message in run.states.items():
+        stream_state = (message.get("stream") or {}).get("stream_state") or {}
+        if name in CHILD_STREAMS and "lookback_window" in stream_state:
+            windows[f"{name}_lookback_window"] = str(int(stream_state["lookback_window"]))
+    return windows
+
+
 def judge(run: SyncRun, requests: dict[str, Any], minimum: dict[str, Any], limits: floor.Limits) -> dict[str, Any]:
     min_general, min_reports = floor.split(minimum["requests"])
     act_general, act_reports = floor.split({e: v["actual"] for e, v in requests["endpoints"].items()})
@@ -141,7 +154,7 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
             f"{full_requests['actual_total']} requests (min {full_requests['minimum_total']}), "
             f"{full_requests['throttled_total']} x 429, floor {full_result['floor_burst_s']:.1f}s"
         )
-        cursors = sandbox.ask({"cmd": "cursors", "config": config})
+        cursors = {**sandbox.ask({"cmd": "cursors", "config": config}), **child_lookback_windows(full)}
         changes = sandbox.mutate(case.mutations) if case.mutations else []
         minimum_inc = sandbox.ask({"cmd": "minimum_incremental", "config": config, "cursors": cursors})
         sandbox.clear_requests()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -38,6 +38,12 @@ def test_incremental_windows_add_the_previous_one_only_early_in_a_window() -> No
     assert len(incremental_windows(config, date(2026, 1, 10))) == 2
 
 
+def _minus_a_minute(stamp: str) -> str:
+    """The default lookback below a saved cursor."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(seconds=60)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @pytest.fixture(scope="module")
 def app() -> SandboxApp:
     return SandboxApp(seed=42, dataset="tiny", rate_limits=False)
@@ -57,14 +63,46 @@ def test_full_sync_minimum_reads_every_parent_once(app: SandboxApp) -> None:
     assert minimum.records["time_entries"] == len(store.list("time_entries", updated_since="2017-01-01T00:00:00Z"))
 
 
-def test_incremental_minimum_without_changes_reads_live_parents_and_all_users(app: SandboxApp) -> None:
+def test_incremental_minimum_without_changes_reads_open_and_sent_parents_and_rates_of_all_users(
+    app: SandboxApp,
+) -> None:
     store = app.store
     config = SyncConfig()
     saved = cursors(store, config)
     minimum = incremental_sync(store, config, saved, date(2026, 11, 27))
-    live = {r["id"] for state in ("open", "draft") for r in store.list("invoices", state=state)}
-    assert minimum.requests["GET /v2/invoices/{parent_id}/messages"] >= len(live)
-    assert minimum.requests["GET /v2/users/{parent_id}/project_assignments"] == len(store.list("users"))
-    assert minimum.requests["GET /v2/reports/time/team"] == 1
-    # updated list + one list per live state
-    assert minimum.requests["GET /v2/invoices"] == 3
+    requests = minimum.requests
+    # without changes, "updated since the last sync" is what the lookback re-reads: the newest parents
+    updated = {i["id"] for i in store.list("invoices", updated_since=_minus_a_minute(saved["invoices_parent"]))}
+    opened = {i["id"] for i in store.list("invoices", state="open")}
+    assert requests["GET /v2/invoices/{parent_id}/messages"] == len(updated | opened)
+    assert requests["GET /v2/invoices/{parent_id}/payments"] == len(updated)
+    estimates = {e["id"] for e in store.list("estimates", updated_since=_minus_a_minute(saved["estimates_parent"]))}
+    sent = {e["id"] for e in store.list("estimates", state="sent")}
+    assert requests["GET /v2/estimates/{parent_id}/messages"] == len(estimates | sent)
+    changed = store.list("user_assignments", updated_since=_minus_a_minute(saved["project_assignments"]))
+    assert requests["GET /v2/users/{parent_id}/project_assignments"] == len({a["user"]["id"] for a in changed})
+    assert requests["GET /v2/users/{parent_id}/billable_rates"] == len(store.list("users"))
+    assert requests["GET /v2/reports/time/team"] == 1
+    # updated list + the open list; one user assignment list
+    assert (requests["GET /v2/invoices"], requests["GET /v2/user_assignments"]) == (2, 1)
+
+
+def test_incremental_minimum_after_child_changes_reads_the_parents_they_moved(app: SandboxApp) -> None:
+    store = SandboxApp(seed=42, dataset="tiny", rate_limits=False).store
+    config = SyncConfig()
+    saved = cursors(store, config)
+    draft = next(i for i in store.list("invoices") if i["state"] == "draft")
+    store.create("invoice_messages", {"event_type": None, "reminder": False, "thank_you": False}, parent_id=draft["id"])
+    assignment = store.create("user_assignments", {"is_active": True})
+
+    requests = incremental_sync(store, config, saved, date(2026, 11, 27)).requests
+
+    updated = {i["id"] for i in store.list("invoices", updated_since=_minus_a_minute(saved["invoices_parent"]))}
+    opened = {i["id"] for i in store.list("invoices", state="open")}
+    assert draft["id"] in updated & opened  # the sent draft is open now, and updated
+    assert requests["GET /v2/invoices/{parent_id}/messages"] == len(updated | opened)
+    assert requests["GET /v2/invoices/{parent_id}/payments"] == len(updated)
+    changed = store.list("user_assignments", updated_since=_minus_a_minute(saved["project_assignments"]))
+    assert assignment["id"] in {a["id"] for a in changed}
+    assert requests["GET /v2/users/{parent_id}/project_assignments"] == len({a["user"]["id"] for a in changed})
+    assert store.parent_of("project_assignments", assignment["id"]) == assignment["user"]["id"]
