@@ -162,35 +162,25 @@ def _pay_invoice(store: Store, rng: random.Random) -> Change | None:
 
 def _remind_invoice(store: Store, rng: random.Random) -> Change | None:
     """A reminder on an open invoice: the invoice does not change."""
-    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "open")
-    if invoice is None or not store.collection("invoice_messages"):
-        return None
-    message = store.create(
-        "invoice_messages",
-        {
-            "reminder": True,
-            "thank_you": False,
-            "event_type": None,
-            "subject": f"Reminder: invoice #{invoice['number']}",
-            "recipients": [{"name": invoice["client"]["name"], "email": "billing@client.example"}],
-        },
-        parent_id=invoice["id"],
-    )
-    return Change("create", "invoice_messages", message["id"], invoice["id"])
+    return _invoice_message(store, rng, "open", "Reminder: invoice #{number}", reminder=True)
 
 
 def _send_invoice(store: Store, rng: random.Random) -> Change | None:
     """A draft invoice sent to its client: the store stamps its ``sent_at`` and it becomes open."""
-    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == "draft")
+    return _invoice_message(store, rng, "draft", "Invoice #{number}", reminder=False)
+
+
+def _invoice_message(store: Store, rng: random.Random, state: str, subject: str, *, reminder: bool) -> Change | None:
+    invoice = _pick(store, "invoices", rng, lambda r: r["state"] == state)
     if invoice is None or not store.collection("invoice_messages"):
         return None
     message = store.create(
         "invoice_messages",
         {
-            "reminder": False,
+            "reminder": reminder,
             "thank_you": False,
             "event_type": None,
-            "subject": f"Invoice #{invoice['number']}",
+            "subject": subject.format(number=invoice["number"]),
             "recipients": [{"name": invoice["client"]["name"], "email": "billing@client.example"}],
         },
         parent_id=invoice["id"],

@@ -54,10 +54,10 @@ class _ParentStream:
         yield _Partition(self.ids, self.name, self.forbidden)
 
 
-def _config(stream: _ParentStream, incremental: bool = False) -> ParentStreamConfig:
+def _config(stream: _ParentStream, incremental: bool = False, parent_key: str = "id") -> ParentStreamConfig:
     return ParentStreamConfig(
         stream=stream,  # type: ignore[arg-type]
-        parent_key="id",
+        parent_key=parent_key,
         partition_field="id",
         config={},
         parameters={},
@@ -137,14 +137,7 @@ _UNSAVED = _Cursor({"updated_at": "1970-01-01T00:00:00Z"})
 
 
 def _changes_router(changes: _ParentStream, users: _ParentStream, current_user: _ParentStream) -> Any:
-    changed = ParentStreamConfig(
-        stream=changes,  # type: ignore[arg-type]
-        parent_key="user/id",
-        partition_field="id",
-        config={},
-        parameters={},
-        incremental_dependency=True,
-    )
+    changed = _config(changes, incremental=True, parent_key="user/id")
     every = SubstreamPartitionRouter(
         parent_stream_configs=[_config(users), _config(current_user)], config={}, parameters={}
     )
