@@ -318,8 +318,8 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
     `router` is a SubstreamPartitionRouter whose FIRST parent config is the incremental read (parents updated since
     the last sync, `incremental_dependency: true`) and whose other configs read the parents that can gain children
     without changing (open invoices, sent estimates: reminders, views). An invoice that is open AND was updated
-    comes back from two reads; its children must be read once. On a first sync (no saved parent state) the first read already
-    returns every parent, so the other reads would only cost requests and are skipped.
+    comes back from two reads; its children must be read once. On a first sync (no saved parent state) the first
+    read already returns every parent, so the other reads would only cost requests and are skipped.
 
     Example: updated read -> ids 1, 2; open read -> ids 2, 3   => partitions {"id": 1}, {"id": 2}, {"id": 3}
              first sync: updated read -> ids 1, 2, 3, 4          => the open/draft reads are never requested
@@ -506,7 +506,7 @@ class HarvestParentStateFromChildCursor(StateMigration):
         {"use_global_cursor": True, "state": {"updated_at": "2024-02-01T00:00:00Z"}, "lookback_window": 30,
          "parent_state": {}}
         -> the same, with "parent_state": {"user_assignments": {"updated_at": "2024-01-31T23:59:30Z"}}
-    No child cursor (a first sync): unchanged.
+    No child cursor (a first sync), or one that is not a Harvest timestamp: unchanged (every parent is read).
     """
 
     config: Config
@@ -518,15 +518,24 @@ class HarvestParentStateFromChildCursor(StateMigration):
         pass
 
     def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
-        cursor = stream_state.get("state") if stream_state else None
-        return isinstance(cursor, Mapping) and isinstance(cursor.get(self.cursor_field), str)
+        return self._child_cursor(stream_state) is not None
 
     def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
-        child_cursor = dt.datetime.strptime(stream_state["state"][self.cursor_field], CURSOR_FORMAT)
+        child_cursor = self._child_cursor(stream_state)
+        if child_cursor is None:
+            return stream_state
         start = child_cursor - dt.timedelta(seconds=int(stream_state.get("lookback_window") or 0))
         parent_state = {**(stream_state.get("parent_state") or {})}
         parent_state[self.parent_stream] = {self.cursor_field: start.strftime(CURSOR_FORMAT)}
         return {**stream_state, "parent_state": parent_state}
+
+    def _child_cursor(self, stream_state: Mapping[str, Any]) -> dt.datetime | None:
+        cursor = stream_state.get("state") if stream_state else None
+        value = cursor.get(self.cursor_field) if isinstance(cursor, Mapping) else None
+        try:
+            return dt.datetime.strptime(value, CURSOR_FORMAT) if isinstance(value, str) else None
+        except ValueError:
+            return None
 
 
 @dataclass

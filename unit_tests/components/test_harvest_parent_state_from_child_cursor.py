@@ -33,3 +33,4 @@ def test_given_a_saved_parent_position_then_the_child_cursor_replaces_it_and_oth
 def test_given_no_child_cursor_then_the_state_is_left_alone() -> None:
     assert not _MIGRATION.should_migrate({})
     assert not _MIGRATION.should_migrate({"use_global_cursor": True, "state": {}})
+    assert not _MIGRATION.should_migrate({"state": {"updated_at": "yesterday"}})

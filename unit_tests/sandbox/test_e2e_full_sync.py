@@ -23,6 +23,8 @@ _EARLY_START = "2017-01-01T00:00:00Z"
 # Later than the last update of several users, invoices and estimates (tiny dataset, seed 42): their children must
 # still be read.
 _LATE_START = "2023-01-01T00:00:00Z"
+#: child stream -> the last segment of its endpoint, where it is not the stream name
+_CHILD_PATH_SUFFIX = {"invoice_messages": "messages", "invoice_payments": "payments", "estimate_messages": "messages"}
 
 
 def test_given_all_streams_when_source_harvest_reads_then_every_stream_equals_ground_truth(
@@ -43,23 +45,32 @@ def test_given_children_of_parents_older_than_the_start_date_when_reading_then_t
     harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
     store = harvest.store
-    # A reminder on an old invoice, a payment on it, and a message on an old estimate: new children whose parents
-    # keep their old updated_at (Harvest does not touch the parent). Users' children need no setup: every user of
-    # the tiny dataset was last updated before the start date while their assignments and rates change later.
-    old_invoice = next(i for i in store.iter_records("invoices") if i["updated_at"] < _LATE_START)
-    old_estimate = next(e for e in store.iter_records("estimates") if e["updated_at"] < _LATE_START)
-    store.create("invoice_messages", {}, parent_id=old_invoice["id"])
-    store.create("invoice_payments", {}, parent_id=old_invoice["id"])
-    store.create("estimate_messages", {}, parent_id=old_estimate["id"])
+    # New children that leave their old parent as it was (harvest-api/README.md section 9): a thank-you on an old paid
+    # invoice, a view of an old sent estimate. A new payment always moves its invoice, so an old invoice has no new
+    # payment; its old payments are below the start date: for payments only the requests can show it. Users'
+    # children need no setup: every user of the tiny dataset was last updated before the start date.
+    old_paid = next(i for i in store.iter_records("invoices") if i["updated_at"] < _LATE_START and i["state"] == "paid")
+    old_sent = next(
+        e for e in store.iter_records("estimates") if e["updated_at"] < _LATE_START and e["state"] == "sent"
+    )
+    store.create(
+        "invoice_messages", {"thank_you": True, "reminder": False, "event_type": None}, parent_id=old_paid["id"]
+    )
+    store.create("estimate_messages", {"event_type": "view"}, parent_id=old_sent["id"])
     config = harvest.config(replication_start_date=_LATE_START)
 
     run = run_connector("read", workdir, config, catalog=configured_catalog(discovered, CHILD_STREAMS))
 
     assert run.returncode == 0, run.describe_failure()
+    asked = {r["path"] for r in harvest.requests}
     for stream, parent in CHILD_STREAMS.items():
         old_parents = {p["id"] for p in store.iter_records(parent) if p["updated_at"] < _LATE_START}
-        with_children = {r["parent_id"] for r in run.records[stream]}
-        assert old_parents & with_children, f"{stream}: no child of a parent last updated before {_LATE_START}"
+        suffix = _CHILD_PATH_SUFFIX.get(stream, stream)
+        not_asked = {p for p in old_parents if f"/v2/{parent}/{p}/{suffix}" not in asked}
+        assert old_parents and not not_asked, f"{stream}: children of old parents {sorted(not_asked)} not requested"
+        if stream != "invoice_payments":
+            with_children = {r["parent_id"] for r in run.records[stream]}
+            assert old_parents & with_children, f"{stream}: no child of a parent last updated before {_LATE_START}"
     assert check_full_sync(harvest, run, discovered, _LATE_START, streams=CHILD_STREAMS) == []
 
 

@@ -251,6 +251,41 @@ def test_given_mutations_when_syncing_incrementally_then_changes_are_captured_wi
     assert len(harvest.requests) <= second_requests
 
 
+def test_given_a_member_when_syncing_project_assignments_incrementally_then_their_new_assignment_arrives(
+    harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
+) -> None:
+    # A Member may not list user assignments (403): the later sync reads the current user's project assignments,
+    # as the first sync did, instead of taking the 403 for "nothing changed".
+    config = harvest.config("member", replication_start_date=_START)
+    catalog = configured_catalog(discovered, ["project_assignments"])
+    first = run_connector("read", workdir, config, catalog=catalog)
+    assert first.returncode == 0 and not first.trace_errors, first.describe_failure()
+    store = harvest.store
+    member = harvest.users["member"]
+    on_project = {a["project"]["id"] for a in store.iter_records("user_assignments") if a["user"]["id"] == member}
+    project = next(p for p in store.iter_records("projects") if p["is_active"] and p["id"] not in on_project)
+    user = store.get("users", member)
+    assignment = store.create(
+        "user_assignments",
+        {
+            "project": {"id": project["id"], "name": project["name"], "code": project["code"]},
+            "user": {"id": member, "name": f"{user['first_name']} {user['last_name']}"},
+            "is_active": True,
+        },
+    )
+    _clear_log(harvest)
+
+    second = run_connector("read", workdir, config, catalog=catalog, state=first.final_state())
+
+    assert second.returncode == 0 and not second.trace_errors, second.describe_failure()
+    assert assignment["id"] in {r["id"] for r in second.records.get("project_assignments", [])}
+    paths = [r["path"] for r in harvest.requests]
+    assert sorted(paths) == sorted(
+        ["/v2/user_assignments", "/v2/users", "/v2/users/me", f"/v2/users/{member}/project_assignments"]
+    ), paths
+    assert any(w.startswith("project_assignments:") and "every user the token can list" in w for w in second.warnings)
+
+
 def _legacy_state(cursor: str, report_to: str, store: Any) -> list[dict[str, Any]]:
     """State as Airbyte's source-harvest 1.2.x saved it (shapes in /work/shared/peers.md)."""
     states: list[dict[str, Any]] = []

@@ -24,7 +24,10 @@ def test_given_access_tokens_expiring_mid_sync_when_syncing_then_it_refreshes_an
     harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
     harvest.configure(token_lifetime=_LIFETIME_SECONDS)
-    config = harvest.config(replication_start_date=_START, credentials={"auth_type": "Client", **harvest.oauth})
+    harvest.add_fault("slow", path="/v2/*", after=40, every=40, count=2, delay=2.0)
+    config = harvest.config(
+        replication_start_date=_START, credentials={"auth_type": "Client", **harvest.oauth}, num_workers=2
+    )
 
     run = run_connector("read", workdir, config, catalog=configured_catalog(discovered))
 
