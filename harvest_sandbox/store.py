@@ -721,10 +721,10 @@ class Store:
         parent_name = "invoices" if name == "invoice_messages" else "estimates"
         parent = self.records[parent_name][parent_id]
         event = child.get("event_type")
+        if child.get("reminder") or child.get("thank_you") or event == "view":
+            return
         changes: dict[str, Any] = {"updated_at": stamp}
         if event in (None, "send"):
-            if child.get("reminder") or child.get("thank_you"):
-                return
             changes["sent_at"] = stamp
             if parent["state"] == "draft":
                 changes["state"] = "open" if parent_name == "invoices" else "sent"
@@ -733,7 +733,7 @@ class Store:
             changes["state"] = state
             if stamp_field:
                 changes[stamp_field] = stamp
-        else:  # "view", or an event the sandbox does not know
+        else:  # an event the sandbox does not know
             return
         self.update(parent_name, parent_id, changes)
 
