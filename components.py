@@ -750,7 +750,7 @@ class HarvestTombstoneRetriever(Retriever):
             LOGGER.warning(
                 f"{self._label}: {len(vanished)} record(s) known from the previous sync are no longer listed, but "
                 "only an Administrator's token can confirm deletions (Harvest answers 404 both for a deleted record "
-                "and for one this token may not see): none is marked deleted and the previous ids are kept."
+                "and for one this token may not see): no record is marked deleted and the previous ids are kept."
             )
             return
         deleted_at = dt.datetime.now(dt.UTC).strftime(HARVEST_DATETIME_FORMAT)
