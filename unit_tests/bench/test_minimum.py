@@ -13,6 +13,7 @@ from bench.minimum import (
     incremental_windows,
     report_anchor,
     report_windows,
+    saved_state,
 )
 from harvest_sandbox import SandboxApp
 
@@ -66,5 +67,21 @@ def test_incremental_minimum_without_changes_reads_live_parents_and_all_users(ap
     assert minimum.requests["GET /v2/invoices/{parent_id}/messages"] >= len(live)
     assert minimum.requests["GET /v2/users/{parent_id}/project_assignments"] == len(store.list("users"))
     assert minimum.requests["GET /v2/reports/time/team"] == 1
-    # updated list + one list per live state
-    assert minimum.requests["GET /v2/invoices"] == 3
+    # updated list + one list per live state + the reconciliation read of deletion detection
+    assert minimum.requests["GET /v2/invoices"] == 4
+
+
+def test_incremental_minimum_after_deletions_looks_up_each_deleted_id_once_and_asks_who_the_token_is() -> None:
+    store = SandboxApp(seed=42, dataset="tiny", rate_limits=False).store
+    config = SyncConfig(deletions_lookback_days=3650)
+    today = date(2026, 11, 27)
+    saved = saved_state(store, config, today)
+    doomed = saved["known_ids"]["clients"][:2]
+    for client_id in doomed:
+        store.delete("clients", client_id)
+
+    minimum = incremental_sync(store, config, saved, today)
+
+    assert minimum.requests["GET /v2/clients/{id}"] == 2
+    assert minimum.requests["GET /v2/users/me"] == 1
+    assert minimum.requests["GET /v2/time_entries"] == 2  # its own read and the reconciliation read, one page each
