@@ -528,6 +528,7 @@ MAX_KNOWN_IDS = 100_000
 # people delete between two syncs.
 MASS_DELETION_FLOOR = 20
 MASS_DELETION_SHARE = 0.10
+DEFAULT_DELETIONS_LOOKBACK_DAYS = 90  # the spec's default of deletions_lookback_days
 _NO_SLICE = StreamSlice(partition={}, cursor_slice={})
 
 
@@ -640,6 +641,14 @@ def mass_deletion_refusal(known: int, vanished: int, seen: int) -> str | None:
 
 
 @dataclass
+class _ScopeRead:
+    """What a reconciliation read listed: every id, and the ids (with their parents) still in the scope."""
+
+    seen: set[int]
+    in_scope: dict[int, int | None]
+
+
+@dataclass
 class HarvestTombstoneRetriever(Retriever):
     """The stream's own read, plus one tombstone per record that Harvest deleted since the previous sync.
 
@@ -726,11 +735,11 @@ class HarvestTombstoneRetriever(Retriever):
         in_scope: dict[int, int | None] = dict(scope.in_scope) if scope else {}
         for record in self.retriever.read_records(records_schema, stream_slice):
             yield record
-            if isinstance(record, Mapping):
-                record_id = int(record["id"])
-                vanished.discard(record_id)
+            if isinstance(record, Mapping):  # not a log message
+                if vanished:
+                    vanished.discard(record["id"])
                 if self._in_scope(record, window_start, start_date):
-                    in_scope[record_id] = self._parent_of(record)
+                    in_scope[record["id"]] = self._parent_of(record) if self.parent_field else None
 
         if known is None:
             if scope is not None or is_first_sync:
@@ -765,7 +774,7 @@ class HarvestTombstoneRetriever(Retriever):
         yield from tombstones
 
     # -- the reconciliation read ----------------------------------------------------------------------------------
-    def _read_scope(self, read_from: str | None, window_start: str | None, start_date: str) -> "_ScopeRead | None":
+    def _read_scope(self, read_from: str | None, window_start: str | None, start_date: str) -> _ScopeRead | None:
         """Every record of the scope, page by page; None (with a WARNING) when the walk is not complete."""
         requester: Requester = self.retriever.requester  # type: ignore[attr-defined]
         paginator = self.retriever.paginator  # type: ignore[attr-defined]
@@ -843,10 +852,11 @@ class HarvestTombstoneRetriever(Retriever):
         return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
 
     def _in_scope(self, record: Mapping[str, Any], window_start: str | None, start_date: str) -> bool:
-        """In the window (if any), and updated since the start date: a record the destination can hold."""
-        if window_start and not str(record.get(self.window_field) or "") >= window_start:
+        """In the window (if any), and updated since the start date: a record the destination can hold. (Harvest's
+        dates and times have fixed formats, so they compare as text.)"""
+        if window_start and (record.get(self.window_field) or "") < window_start:
             return False
-        return str(record.get("updated_at") or "") >= start_date
+        return (record.get("updated_at") or "") >= start_date
 
     def _parent_of(self, record: Mapping[str, Any]) -> int | None:
         if not self.parent_field:
@@ -863,15 +873,6 @@ class HarvestTombstoneRetriever(Retriever):
             state.pop(KNOWN_IDS_KEY, None)
             return
         state[KNOWN_IDS_KEY] = known.to_state()
-
-
-@dataclass
-class _ScopeRead:
-    seen: set[int]
-    in_scope: dict[int, int | None]
-
-
-DEFAULT_DELETIONS_LOOKBACK_DAYS = 90
 
 
 def _emits_deletions(config: Config) -> bool:
