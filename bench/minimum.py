@@ -17,6 +17,10 @@ Rules (Harvest: 2000 records per page, one request per child parent; docs/CONTRA
     the last sync's duration and the lookback), one list of user assignments from the earlier of that start and
     the ``user_assignments`` stream's;
   - rates: of every user (no change signal known).
+- deletion detection (``emit_deletions``, on by default): an incremental sync also reads each entity stream's scope
+  once more without ``updated_since`` (the whole list; time entries and expenses with ``spent_date`` in the last
+  ``deletions_lookback_days``), and looks up each id the previous sync knew in that scope that is gone (one
+  request each, plus one ``/v2/users/me`` per stream that has any; none past the mass-deletion guard).
 
 Keys are the sandbox's count keys, e.g. ``"GET /v2/invoices/{parent_id}/messages"``.
 """
@@ -62,6 +66,9 @@ FIXED_FEE_REPORTS = ("time/clients", "time/projects", "time/tasks", "time/team",
 EPOCH = "1970-01-01T00:00:00Z"
 #: endpoints that ignore ``updated_since``: the connector filters their records on the client side
 CLIENT_FILTERED: tuple[str, ...] = ("roles", "billable_rates", "cost_rates")
+#: entity streams whose deletion scope is a ``spent_date`` window, and the ones looked up under their project
+WINDOWED_SCOPES: tuple[str, ...] = ("expenses", "time_entries")
+LOOKED_UP_UNDER_PROJECT: tuple[str, ...] = ("task_assignments", "user_assignments")
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class SyncConfig:
     lookback_window_seconds: int = 60
     reports_lookback_days: int = 30
     include_fixed_fee: bool = True
+    emit_deletions: bool = True
+    deletions_lookback_days: int = 90
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SyncConfig:
@@ -80,6 +89,8 @@ class SyncConfig:
             lookback_window_seconds=int(config.get("lookback_window_seconds", 60)),
             reports_lookback_days=int(config.get("reports_lookback_days", 30)),
             include_fixed_fee=bool(config.get("include_fixed_fee", True)),
+            emit_deletions=config.get("emit_deletions") is not False,
+            deletions_lookback_days=int(config.get("deletions_lookback_days", 90)),
         )
 
 
@@ -185,6 +196,43 @@ def _reports(store: Store, minimum: Minimum, config: SyncConfig, windows: list[t
     minimum.records["project_budget"] = len(budget)
 
 
+def _deletion_scope(store: Store, name: str, config: SyncConfig, today: date) -> list[dict[str, Any]]:
+    """What the reconciliation read of ``name`` lists: the whole list, or the ``spent_date`` window."""
+    if name in WINDOWED_SCOPES:
+        since = (today - timedelta(days=config.deletions_lookback_days)).isoformat()
+        window: dict[str, Any] = {"from": since}  # Harvest's filter on spent_date
+        return store.list(name, **window)
+    return store.list(name)
+
+
+def known_ids(store: Store, config: SyncConfig, today: date) -> dict[str, list[int]]:
+    """The ids a sync records for deletion detection: the scope's records the destination holds (updated since the
+    start date). Take it right after a full sync, with :func:`cursors`."""
+    start = config.replication_start_date
+    return {
+        name: sorted(r["id"] for r in _deletion_scope(store, name, config, today) if r["updated_at"] >= start)
+        for name in ENTITIES
+    }
+
+
+def _reconciliation(store: Store, minimum: Minimum, config: SyncConfig, known: Mapping[str, Any], today: date) -> None:
+    """The reconciliation read of every entity stream, and one lookup per known id that is gone."""
+    if not config.emit_deletions:
+        return
+    for name in ENTITIES:
+        minimum.add(f"/v2/{name}", pages(len(_deletion_scope(store, name, config, today))))
+        before = known.get(name) or []
+        gone = [record_id for record_id in before if not store.exists(name, record_id)]
+        if not gone or len(gone) > max(20, 0.1 * len(before)):
+            continue
+        lookup = (
+            f"/v2/projects/{{parent_id}}/{name}/{{id}}" if name in LOOKED_UP_UNDER_PROJECT else f"/v2/{name}/{{id}}"
+        )
+        minimum.add(lookup, len(gone))
+        minimum.add("/v2/users/me", 1)
+        minimum.records[name] = minimum.records.get(name, 0) + len(gone)
+
+
 def _company(minimum: Minimum) -> None:
     minimum.add("/v2/company", 1)
     minimum.records["company"] = 1
@@ -225,11 +273,19 @@ def cursors(store: Store, config: SyncConfig) -> dict[str, str]:
     return result
 
 
-def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, str], today: date) -> Minimum:
-    """The sync after :func:`full_sync`, given the cursors it left (:func:`cursors`)."""
+def saved_state(store: Store, config: SyncConfig, today: date) -> dict[str, Any]:
+    """What a complete sync leaves behind that the next sync's minimum depends on: the cursors, and the ids known
+    for deletion detection (``"known_ids"``). Take it right after a full sync, before any change."""
+    return {**cursors(store, config), "known_ids": known_ids(store, config, today)}
+
+
+def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, Any], today: date) -> Minimum:
+    """The sync after :func:`full_sync`, given what it left (:func:`saved_state`; :func:`cursors` alone leaves the
+    deletion lookups out)."""
     minimum = Minimum()
     lookback = config.lookback_window_seconds
     _company(minimum)
+    _reconciliation(store, minimum, config, saved.get("known_ids") or {}, today)
     child_since = {
         child: _minus(saved[child], lookback + int(saved.get(f"{child}_lookback_window", 0))) for child in CHILDREN
     }

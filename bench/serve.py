@@ -45,7 +45,7 @@ def answer(server: SandboxServer, command: dict[str, Any]) -> Any:
     if name == "minimum_full":
         return minimum.full_sync(store, config, today).as_dict()
     if name == "cursors":
-        return minimum.cursors(store, config)
+        return minimum.saved_state(store, config, today)
     if name == "reset_limits":  # a later sync starts with empty windows (the sync before it was long ago)
         server.app.ratelimiter.reset()
         return True

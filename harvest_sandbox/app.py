@@ -263,6 +263,10 @@ class SandboxApp:
             return Response(fault.status, body, {"Content-Type": HTML})
         if fault.name == "connection_reset":
             return Response(0, reset=True)
+        if fault.name == "concurrent_delete":
+            assert fault.resource is not None and fault.record_id is not None
+            if self.store.exists(fault.resource, fault.record_id):
+                self.store.delete(fault.resource, fault.record_id)
         return None
 
     def _serialise(self, payload: Any, route: routes.Route, fault: FaultRule | None) -> Response:

@@ -14,6 +14,8 @@ Faults (names say what the client sees):
 ``slow``          the response is delayed by ``delay`` seconds (default 1.0), then served normally
 ``missing_envelope``  a 200 page whose ``key`` is removed (default: the records key, e.g. ``time_entries``)
 ``malformed_json``  a 200 page truncated to half its bytes (invalid JSON, correct Content-Length)
+``concurrent_delete``  the record ``record_id`` of ``resource`` is deleted just before the request is served, as by
+                  another user between two of the client's requests (page numbers then shift), then served normally
 ================  =====================================================================================
 """
 
@@ -25,7 +27,15 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAULT_NAMES = ("rate_limited", "server_error", "connection_reset", "slow", "missing_envelope", "malformed_json")
+FAULT_NAMES = (
+    "rate_limited",
+    "server_error",
+    "connection_reset",
+    "slow",
+    "missing_envelope",
+    "malformed_json",
+    "concurrent_delete",
+)
 
 
 @dataclass
@@ -42,6 +52,8 @@ class FaultRule:
     retry_after: int = 1
     delay: float = 1.0
     key: str | None = None
+    resource: str | None = None
+    record_id: int | None = None
     seen: int = 0
     fired: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -53,6 +65,8 @@ class FaultRule:
             raise ValueError("every must be >= 1")
         if self.name == "server_error" and self.status not in (500, 502, 503, 504):
             raise ValueError("server_error status must be 500, 502, 503 or 504")
+        if self.name == "concurrent_delete" and (self.resource is None or self.record_id is None):
+            raise ValueError("concurrent_delete needs the resource and record_id of the record to delete")
         self._rng = random.Random(self.seed)
 
     def matches(self, method: str, path: str) -> bool:

@@ -51,6 +51,15 @@ def _endpoint(stream: Mapping[str, Any]) -> str:
     return f"/v2/{parent}/{{id}}/{endpoint}" if parent else f"/v2/{endpoint}"
 
 
+def _deletions(stream: Mapping[str, Any]) -> str:
+    """Which records of the stream are checked for deletion on an incremental sync (HarvestTombstoneRetriever)."""
+    retriever = stream.get("retriever", {})
+    if not str(retriever.get("class_name", "")).endswith(".HarvestTombstoneRetriever"):
+        return "-"
+    window = retriever.get("window_field")
+    return f"tombstones, `{window}` in the last `deletions_lookback_days`" if window else "tombstones, whole list"
+
+
 def streams_table() -> str:
     """The markdown table, one row per stream, in the manifest's order."""
     folder = connector_dir()
@@ -60,8 +69,8 @@ def streams_table() -> str:
     source = YamlDeclarativeSource(path_to_yaml=str(folder / "manifest.yaml"), config=_DOCS_CONFIG)
     catalog = {s.name: s for s in source.discover(logging.getLogger("docs"), _DOCS_CONFIG).streams}
     rows = [
-        "| Stream | Endpoint | Sync modes | Primary key | Cursor | Who can read it (403 otherwise) |",
-        "|---|---|---|---|---|---|",
+        "| Stream | Endpoint | Sync modes | Primary key | Cursor | Deleted records | Who can read it (403 otherwise) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for stream in source.resolved_manifest["streams"]:
         entry = catalog[stream["name"]]
@@ -69,7 +78,10 @@ def streams_table() -> str:
         key = ", ".join(".".join(path) for path in entry.source_defined_primary_key or [])
         cursor = ".".join(entry.default_cursor_field or []) or "-"
         hint = next(_parameter(stream, "forbidden_hint"), "").removeprefix("needs ")
-        rows.append(f"| `{entry.name}` | `{_endpoint(stream)}` | {modes} | {key} | {cursor} | {hint or _EVERY_ROLE} |")
+        rows.append(
+            f"| `{entry.name}` | `{_endpoint(stream)}` | {modes} | {key} | {cursor} | {_deletions(stream)} "
+            f"| {hint or _EVERY_ROLE} |"
+        )
     return "\n".join(rows)
 
 

@@ -51,6 +51,27 @@ def test_given_slow_fault_then_response_is_delayed_but_correct(sandbox: SandboxS
     assert response.status_code == 200 and "name" in response.json()
 
 
+def test_given_a_concurrent_delete_on_the_second_page_when_walking_then_the_walk_skips_one_survivor(
+    sandbox: SandboxServer,
+) -> None:
+    before = [r["id"] for r in sandbox.store.list("expenses")]
+    sandbox.add_fault(
+        "concurrent_delete", path="/v2/expenses", after=1, count=1, resource="expenses", record_id=before[0]
+    )
+
+    first = api(sandbox, "/v2/expenses", per_page=3).json()
+    second = api(sandbox, first["links"]["next"]).json()
+
+    assert [r["id"] for r in first["expenses"]] == before[:3]
+    assert [r["id"] for r in second["expenses"]] == before[4:7]  # before[3] moved onto page 1, already read
+    assert not sandbox.store.exists("expenses", before[0]) and sandbox.store.exists("expenses", before[3])
+
+
+def test_given_a_concurrent_delete_without_its_record_when_scheduled_then_it_is_refused(sandbox: SandboxServer) -> None:
+    with pytest.raises(ValueError, match="record_id"):
+        sandbox.add_fault("concurrent_delete", path="/v2/expenses", resource="expenses")
+
+
 def test_given_missing_envelope_fault_then_records_key_is_absent(sandbox: SandboxServer) -> None:
     sandbox.add_fault("missing_envelope", path="/v2/invoices", count=1)
 

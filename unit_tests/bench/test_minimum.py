@@ -13,6 +13,7 @@ from bench.minimum import (
     incremental_windows,
     report_anchor,
     report_windows,
+    saved_state,
 )
 from harvest_sandbox import SandboxApp
 
@@ -83,8 +84,9 @@ def test_incremental_minimum_without_changes_reads_open_and_sent_parents_and_rat
     assert requests["GET /v2/users/{parent_id}/project_assignments"] == len({a["user"]["id"] for a in changed})
     assert requests["GET /v2/users/{parent_id}/billable_rates"] == len(store.list("users"))
     assert requests["GET /v2/reports/time/team"] == 1
-    # updated list + the open list; one user assignment list
-    assert (requests["GET /v2/invoices"], requests["GET /v2/user_assignments"]) == (2, 1)
+    # updated list + the open list + the reconciliation read of deletion detection; the user assignments' change
+    # list + their reconciliation read
+    assert (requests["GET /v2/invoices"], requests["GET /v2/user_assignments"]) == (3, 2)
 
 
 def test_incremental_minimum_after_child_changes_reads_the_parents_they_moved(app: SandboxApp) -> None:
@@ -106,3 +108,19 @@ def test_incremental_minimum_after_child_changes_reads_the_parents_they_moved(ap
     assert assignment["id"] in {a["id"] for a in changed}
     assert requests["GET /v2/users/{parent_id}/project_assignments"] == len({a["user"]["id"] for a in changed})
     assert store.parent_of("project_assignments", assignment["id"]) == assignment["user"]["id"]
+
+
+def test_incremental_minimum_after_deletions_looks_up_each_deleted_id_once_and_asks_who_the_token_is() -> None:
+    store = SandboxApp(seed=42, dataset="tiny", rate_limits=False).store
+    config = SyncConfig(deletions_lookback_days=3650)
+    today = date(2026, 11, 27)
+    saved = saved_state(store, config, today)
+    doomed = saved["known_ids"]["clients"][:2]
+    for client_id in doomed:
+        store.delete("clients", client_id)
+
+    minimum = incremental_sync(store, config, saved, today)
+
+    assert minimum.requests["GET /v2/clients/{id}"] == 2
+    assert minimum.requests["GET /v2/users/me"] == 1
+    assert minimum.requests["GET /v2/time_entries"] == 2  # its own read and the reconciliation read, one page each

@@ -145,3 +145,21 @@ def given_failure_then_response(
         complete_qs=True,
         response_list=[{"exc": failure}, {"text": response.body, "status_code": response.status_code}],
     )
+
+
+def given_scope_read(
+    http_mocker: HttpMocker, stream: str, ids: list[int], spent_since: str | None = None, **fields: Any
+) -> list[int]:
+    """Mocks the reconciliation read of an entity stream: one page of `ids`, asked without `updated_since` (and
+    with `from=<spent_since>` for time entries and expenses)."""
+    request = HarvestRequest.endpoint(stream)
+    if spent_since is not None:
+        request = request.with_query_param("from", spent_since)
+    http_mocker.get(request.build(), HarvestResponse.of(stream).with_records(records_of(stream, ids, **fields)).build())
+    return ids
+
+
+def given_administrator(http_mocker: HttpMocker, user_id: int = 1) -> None:
+    """GET /v2/users/me answers a user with the administrator role (asked before a deletion is confirmed)."""
+    user = HarvestRecord.of("users").with_id(user_id).with_field(FieldPath("access_roles"), ["administrator"]).build()
+    http_mocker.get(HarvestRequest.users_me().build(), json_response(user))

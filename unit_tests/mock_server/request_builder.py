@@ -66,6 +66,13 @@ class HarvestRequest:
         return cls("user_assignments")
 
     @classmethod
+    def one(cls, path: str) -> HarvestRequest:
+        """GET /v2/<path> of one record (`one("clients/12")`): a bare object, no paging parameters."""
+        request = cls(path)
+        request._query = {}
+        return request
+
+    @classmethod
     def users_me(cls) -> HarvestRequest:
         """GET /v2/users/me: one bare object, no paging parameters."""
         request = cls("users/me")

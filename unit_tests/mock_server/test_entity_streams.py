@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import pytest
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.mock_http import HttpMocker
+from freezegun import freeze_time
 
 from .config import _A_START_DATE, ConfigBuilder
-from .helpers import assert_harvest_headers_on_every_request, records_of
+from .helpers import assert_harvest_headers_on_every_request, given_scope_read, records_of
 from .request_builder import HarvestRequest
 from .response_builder import HarvestResponse, company_response
 from .source import discovered_stream, read_streams, state_for
@@ -22,6 +23,8 @@ class EntityStream:
     data_key: str
     primary_key: str = "id"
     cursor: str = "updated_at"
+    # deletions are looked for among the records of a `spent_date` window, not in the whole list
+    windowed: bool = False
 
 
 ENTITY_STREAMS = [
@@ -30,13 +33,13 @@ ENTITY_STREAMS = [
     EntityStream("estimate_item_categories", "estimate_item_categories", "estimate_item_categories"),
     EntityStream("estimates", "estimates", "estimates"),
     EntityStream("expense_categories", "expense_categories", "expense_categories"),
-    EntityStream("expenses", "expenses", "expenses"),
+    EntityStream("expenses", "expenses", "expenses", windowed=True),
     EntityStream("invoice_item_categories", "invoice_item_categories", "invoice_item_categories"),
     EntityStream("invoices", "invoices", "invoices"),
     EntityStream("projects", "projects", "projects"),
     EntityStream("task_assignments", "task_assignments", "task_assignments"),
     EntityStream("tasks", "tasks", "tasks"),
-    EntityStream("time_entries", "time_entries", "time_entries"),
+    EntityStream("time_entries", "time_entries", "time_entries", windowed=True),
     EntityStream("user_assignments", "user_assignments", "user_assignments"),
     EntityStream("users", "users", "users"),
 ]
@@ -52,6 +55,15 @@ _A_CURSOR_TOKEN = "eyJhZnRlciI6eyJpZCI6MTAwMn19"  # {"after":{"id":1002}}, as Ha
 
 def _ids(output: object) -> list[int]:
     return sorted(record.record.data["id"] for record in output.records)  # type: ignore[attr-defined]
+
+
+_NOW = "2024-04-30T12:00:00Z"
+_WINDOW_START = "2024-01-31"  # _NOW minus deletions_lookback_days (90 by default)
+
+
+def _given_reconciliation_read(http_mocker: HttpMocker, stream: EntityStream) -> None:
+    """A state saved without `known_ids` (before deletion detection) makes the sync list the scope once."""
+    given_scope_read(http_mocker, stream.path, [], spent_since=_WINDOW_START if stream.windowed else None)
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
@@ -99,13 +111,15 @@ def test_given_state_when_read_incremental_then_request_updated_since_state_minu
         .with_records(records_of(stream.name, [_ANOTHER_ID], updated_at="2024-03-04T08:00:00Z"))
         .build(),
     )
+    _given_reconciliation_read(http_mocker, stream)
 
-    output = read_streams(
-        ConfigBuilder().build(), stream.name, state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR})
-    )
+    with freeze_time(_NOW):
+        output = read_streams(
+            ConfigBuilder().build(), stream.name, state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR})
+        )
 
     assert _ids(output) == [_AN_ID, _ANOTHER_ID]
-    assert output.most_recent_state.stream_state.__dict__ == {stream.cursor: "2024-03-05T08:00:00Z"}
+    assert output.most_recent_state.stream_state.__dict__[stream.cursor] == "2024-03-05T08:00:00Z"
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
@@ -118,13 +132,15 @@ def test_given_only_records_inside_the_lookback_when_read_incremental_then_state
         .with_records(records_of(stream.name, [_AN_ID], updated_at="2024-03-01T09:59:30Z"))
         .build(),
     )
+    _given_reconciliation_read(http_mocker, stream)
 
-    output = read_streams(
-        ConfigBuilder().build(), stream.name, state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR})
-    )
+    with freeze_time(_NOW):
+        output = read_streams(
+            ConfigBuilder().build(), stream.name, state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR})
+        )
 
     assert _ids(output) == [_AN_ID]
-    assert output.most_recent_state.stream_state.__dict__ == {stream.cursor: _A_STATE_CURSOR}
+    assert output.most_recent_state.stream_state.__dict__[stream.cursor] == _A_STATE_CURSOR
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)
@@ -135,12 +151,14 @@ def test_given_a_lookback_window_setting_when_read_incremental_then_updated_sinc
         HarvestRequest.endpoint(stream.path).with_updated_since("2024-03-01T09:58:20Z").build(),
         HarvestResponse.of(stream.name).with_records(records_of(stream.name, [_AN_ID])).build(),
     )
+    _given_reconciliation_read(http_mocker, stream)
 
-    read_streams(
-        ConfigBuilder().with_lookback_window_seconds(100).build(),
-        stream.name,
-        state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR}),
-    )
+    with freeze_time(_NOW):
+        read_streams(
+            ConfigBuilder().with_lookback_window_seconds(100).build(),
+            stream.name,
+            state=state_for(stream.name, {stream.cursor: _A_STATE_CURSOR}),
+        )
 
 
 # Harvest's two next-link forms: page numbers (time entries, invoices, ...) and opaque cursors (clients, users, ...)

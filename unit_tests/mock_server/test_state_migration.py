@@ -10,7 +10,14 @@ from airbyte_cdk.test.mock_http import HttpMocker
 from freezegun import freeze_time
 
 from .config import ConfigBuilder
-from .helpers import given_children, given_invoices, given_invoices_in_state, given_users, records_of
+from .helpers import (
+    given_children,
+    given_invoices,
+    given_invoices_in_state,
+    given_scope_read,
+    given_users,
+    records_of,
+)
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse
 from .source import read_streams, state_for
@@ -28,11 +35,20 @@ def test_given_a_1_2_x_entity_state_when_read_then_updated_since_continues_from_
         HarvestRequest.endpoint(stream).with_updated_since(_LEGACY_CURSOR_MINUS_LOOKBACK).build(),
         HarvestResponse.of(stream).with_records(records_of(stream, [1], updated_at="2024-02-01T00:00:00Z")).build(),
     )
+    # no `known_ids` yet: this first sync after the upgrade lists the deletion scope once, to record its ids
+    # (time entries: those spent since 2025-01-10 minus the 90 days of deletions_lookback_days)
+    spent_since = "2024-10-12" if stream == "time_entries" else None
+    given_scope_read(http_mocker, stream, [1, 2], spent_since=spent_since, spent_date="2024-12-02")
 
-    output = read_streams(ConfigBuilder().build(), stream, state=state_for(stream, {"updated_at": _A_LEGACY_CURSOR}))
+    with freeze_time("2025-01-10T12:00:00Z"):
+        output = read_streams(
+            ConfigBuilder().build(), stream, state=state_for(stream, {"updated_at": _A_LEGACY_CURSOR})
+        )
 
     assert len(output.records) == 1
-    assert output.most_recent_state.stream_state.__dict__ == {"updated_at": "2024-02-01T00:00:00Z"}
+    state = output.most_recent_state.stream_state.__dict__
+    assert state["updated_at"] == "2024-02-01T00:00:00Z"
+    assert state["known_ids"]["count"] == 2
 
 
 # ---- reports: {"to": "YYYYMMDD"} ------------------------------------------------------------------------------------

@@ -1,0 +1,206 @@
+"""Deleted records end to end: tombstones from `source-harvest read --state` against the sandbox's ground truth.
+
+1. After a full sync, records are deleted in every entity stream (with what Harvest deletes along: a project's
+   assignments), a time entry moves out of the deletion window and new records appear: the incremental sync emits
+   exactly the deleted ids as tombstones, an append + dedup destination that applies them equals the sandbox, and a
+   sync after that with no changes emits none.
+2. A Member's token after an Administrator's emits no tombstone (it sees less, and Harvest answers 404 for what it
+   may not see) and keeps the Administrator's ids: the next Administrator sync tombstones the real deletion.
+3. A record deleted between two page requests of the reconciliation read shifts Harvest's page numbers so that a
+   record that still exists is never listed: its lookup answers 200 and no tombstone is emitted for it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harvest_sandbox import SandboxServer
+from source_harvest.streams import ENTITY_STREAMS
+
+from .helpers import Run, compare_records, configured_catalog, run_connector, schema_problems, schemas_of
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+_START = "2015-01-01T00:00:00Z"  # before the account opened: the destination holds every record
+_LOOKBACK_DAYS = 365
+_WINDOWED = ("expenses", "time_entries")  # deletions looked for by spent_date within the lookback
+_DELETED_AT = "_ab_cdc_deleted_at"
+
+Destination = dict[str, dict[int, dict[str, Any]]]
+
+
+def _window_start() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=_LOOKBACK_DAYS)).isoformat()
+
+
+def _tombstones(run: Run) -> dict[str, list[dict[str, Any]]]:
+    return {
+        stream: [r for r in records if r.get(_DELETED_AT)]
+        for stream, records in run.records.items()
+        if any(r.get(_DELETED_AT) for r in records)
+    }
+
+
+def _apply(destination: Destination, run: Run) -> Destination:
+    """An append + dedup destination: the latest record per id, and a row deleted by its tombstone."""
+    for stream, records in run.records.items():
+        rows = destination.setdefault(stream, {})
+        for record in records:
+            if record.get(_DELETED_AT):
+                rows.pop(record["id"], None)
+            else:
+                rows[record["id"]] = record
+    return destination
+
+
+def _lookups(server: SandboxServer) -> list[tuple[str, int]]:
+    """The single-record GETs of the last sync: (path, status)."""
+    return [(r["path"], r["status"]) for r in server.requests if r["endpoint"].endswith("/{id}")]
+
+
+def _cursor_at_start(run: Run) -> dict[str, str]:
+    return {
+        s["stream"]["stream_descriptor"]["name"]: s["stream"]["stream_state"]["updated_at"] for s in run.final_state()
+    }
+
+
+def _delete_one_of_each(server: SandboxServer, destination: Destination) -> None:
+    """One record of every entity stream that the destination holds (in the window for time entries and
+    expenses), never a token's own user; deleting a project takes its task and user assignments along."""
+    store = server.store
+    principals = set(server.users.values())
+    window_start = _window_start()
+    for stream in ENTITY_STREAMS:
+        candidates = [
+            record_id
+            for record_id, record in destination[stream].items()
+            if store.exists(stream, record_id)
+            and record_id not in principals
+            and (stream not in _WINDOWED or record["spent_date"] >= window_start)
+        ]
+        assert candidates, f"{stream}: nothing left to delete in the tiny dataset"
+        store.delete(stream, min(candidates))
+
+
+def _run(server: SandboxServer, workdir: Path, config: dict[str, Any], catalog: Any, state: Any = None) -> Run:
+    with server.app.lock:
+        server.app.log.clear()
+    run = run_connector("read", workdir, config, catalog=catalog, state=state)
+    assert run.returncode == 0 and not run.trace_errors, run.describe_failure()
+    return run
+
+
+def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_exactly_those_ids_are_tombstoned(
+    harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
+) -> None:
+    config = harvest.config(replication_start_date=_START, deletions_lookback_days=_LOOKBACK_DAYS)
+    catalog = configured_catalog(discovered, ENTITY_STREAMS)
+    store = harvest.store
+    first = _run(harvest, workdir, config, catalog)
+    destination = _apply({}, first)
+    known = {stream: dict(rows) for stream, rows in destination.items()}
+
+    _delete_one_of_each(harvest, destination)
+    window_start = _window_start()
+    moved = max(
+        i
+        for i, r in destination["time_entries"].items()
+        if store.exists("time_entries", i) and r["spent_date"] >= window_start
+    )
+    store.update("time_entries", moved, {"spent_date": "2019-01-07"})  # out of the window: a change, not a deletion
+    store.create("time_entries", {"hours": 1.5})
+    store.create("clients", {"name": "Created after the first sync"})
+
+    second = _run(harvest, workdir, config, catalog, first.final_state())
+
+    expected = {
+        stream: {
+            record_id
+            for record_id, record in rows.items()
+            if not store.exists(stream, record_id) and (stream not in _WINDOWED or record["spent_date"] >= window_start)
+        }
+        for stream, rows in known.items()
+    }
+    tombstones = _tombstones(second)
+    got = {stream: [t["id"] for t in tombstones.get(stream, [])] for stream in ENTITY_STREAMS}
+    problems = [
+        f"{stream}: tombstones {sorted(got[stream])}, expected exactly {sorted(expected[stream])}"
+        for stream in ENTITY_STREAMS
+        if sorted(got[stream]) != sorted(expected[stream])
+    ]
+    assert problems == [], "\n".join(problems)
+    assert all(expected[stream] for stream in ENTITY_STREAMS), "every entity stream has a deletion"
+    started_from = _cursor_at_start(first)
+    schemas = schemas_of(discovered)
+    for stream, stream_tombstones in tombstones.items():
+        for tombstone in stream_tombstones:
+            assert set(tombstone) == {"id", "updated_at", _DELETED_AT}, tombstone
+            assert tombstone["updated_at"] == started_from[stream], (stream, tombstone)
+        assert schema_problems(stream, stream_tombstones, schemas[stream]) == []
+    assert all(status in (200, 404) for _, status in _lookups(harvest))
+
+    _apply(destination, second)
+    truth_problems = []
+    for stream in ENTITY_STREAMS:
+        truth = store.list(stream, updated_since=_START) if stream != "roles" else store.list("roles")
+        truth_problems += compare_records(stream, list(destination[stream].values()), truth)
+    assert truth_problems == [], "\n".join(truth_problems)
+
+    third = _run(harvest, workdir, config, catalog, second.final_state())
+
+    assert _tombstones(third) == {}
+    assert _lookups(harvest) == [], "a sync with nothing deleted looks nothing up"
+
+
+def test_given_a_member_token_after_an_administrators_when_syncing_then_no_tombstone_until_an_administrator_syncs(
+    harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
+) -> None:
+    admin = harvest.config(replication_start_date=_START, deletions_lookback_days=_LOOKBACK_DAYS)
+    member = harvest.config("member", replication_start_date=_START, deletions_lookback_days=_LOOKBACK_DAYS)
+    catalog = configured_catalog(discovered, ENTITY_STREAMS)
+    store = harvest.store
+    first = _run(harvest, workdir, admin, catalog)
+    own_entry = max(e["id"] for e in store.list("time_entries", role="member"))
+    store.delete("time_entries", own_entry)
+
+    as_member = _run(harvest, workdir, member, catalog, first.final_state())
+
+    assert _tombstones(as_member) == {}
+    assert [path for path, _ in _lookups(harvest) if not path.startswith("/v2/users/")] == []
+    for stream in _WINDOWED:  # the streams a Member can read: each says why nothing was marked deleted
+        assert any(w.startswith(f"{stream}:") and "no record is marked deleted" in w for w in as_member.warnings)
+
+    as_admin_again = _run(harvest, workdir, admin, catalog, as_member.final_state())
+
+    assert {s: [t["id"] for t in ts] for s, ts in _tombstones(as_admin_again).items()} == {"time_entries": [own_entry]}
+
+
+def test_given_a_record_deleted_between_two_pages_of_the_reconciliation_read_when_syncing_then_no_false_tombstone(
+    discovered: dict[str, Any], workdir: Path
+) -> None:
+    # The small dataset's 5000 time entries are three pages of 2000 (page numbers, not cursors).
+    with SandboxServer(seed=42, dataset="small", rate_limits=False) as server:
+        config = server.config(replication_start_date=_START, deletions_lookback_days=3650)
+        catalog = configured_catalog(discovered, ["time_entries"])
+        first = _run(server, workdir, config, catalog)
+        listed = [e["id"] for e in server.store.list("time_entries")]
+        assert len(listed) > 2000
+        # Before page 2 of the next reconciliation read, another user deletes the newest entry (on page 1): page 2
+        # then starts one record later, and the entry that was first on page 2 is never listed although it exists.
+        server.add_fault(
+            "concurrent_delete", path="/v2/time_entries", after=1, count=1, resource="time_entries", record_id=listed[0]
+        )
+        skipped = listed[2000]
+
+        second = _run(server, workdir, config, catalog, first.final_state())
+
+        assert _tombstones(second) == {}
+        assert _lookups(server) == [(f"/v2/time_entries/{skipped}", 200)]
+
+        third = _run(server, workdir, config, catalog, second.final_state())
+
+        assert [t["id"] for t in _tombstones(third).get("time_entries", [])] == [listed[0]]
