@@ -7,6 +7,7 @@ process's own, from ``os.wait4`` on its pid.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -40,6 +41,7 @@ class SyncRun:
     errors: list[str] = field(default_factory=list)
     states: dict[str, Any] = field(default_factory=dict)
     log_lines: int = 0
+    digests: dict[str, str] = field(default_factory=dict)  # per stream: see RecordDigest
 
     @property
     def cpu_s(self) -> float:
@@ -61,10 +63,46 @@ class SyncRun:
         return data
 
 
-def command(folder: Path | None, args: list[str], profile: Path | None = None) -> list[str]:
-    """The command line: the installed ``source-harvest`` for the checkout, else the same entry point on a variant."""
+class RecordDigest:
+    """An order-independent digest of the records of each stream: the sum (mod 2**128) of the sha256 of each
+    record's data as canonical JSON. Two syncs that emit the same records per stream, in any order and however
+    paged, have equal digests; one record more, less or different changes it."""
+
+    MODULUS = 1 << 128
+
+    def __init__(self) -> None:
+        self._sums: dict[bytes, int] = {}
+
+    def add(self, stream: bytes, line: bytes) -> None:
+        data = json.dumps(json.loads(line)["record"]["data"], sort_keys=True, separators=(",", ":"))
+        value = int.from_bytes(hashlib.sha256(data.encode()).digest()[:16], "big")
+        self._sums[stream] = (self._sums.get(stream, 0) + value) % self.MODULUS
+
+    def hexdigests(self) -> dict[str, str]:
+        return {stream.decode(): f"{value:032x}" for stream, value in sorted(self._sums.items())}
+
+
+def state_digest(states: dict[str, Any]) -> str:
+    """A digest of the final state of every stream, without ``lookback_window`` (the seconds the sync took, which
+    the CDK adds to child streams' state and which differs from run to run)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "lookback_window"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return hashlib.sha256(json.dumps(strip(states), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def command(
+    folder: Path | None, args: list[str], profile: Path | None = None, profiler: str = "bench.profiling"
+) -> list[str]:
+    """The command line: the installed ``source-harvest`` for the checkout, else the same entry point on a variant;
+    under ``profiler`` (:mod:`bench.profiling` for CPU, :mod:`bench.memory` for memory) writing to ``profile``."""
     if profile is not None:
-        return [sys.executable, "-m", "bench.profiling", str(profile), str(folder or "-"), *args]
+        return [sys.executable, "-m", profiler, str(profile), str(folder or "-"), *args]
     if folder is None:
         return [str(Path(sys.executable).with_name("source-harvest")), *args]
     return [sys.executable, "-m", "bench.connector", str(folder), *args]
@@ -78,7 +116,9 @@ def run_sync(
     state: list[dict[str, Any]] | None = None,
     folder: Path | None = None,
     profile: Path | None = None,
+    profiler: str = "bench.profiling",
     name: str = "sync",
+    digest: bool = False,
 ) -> SyncRun:
     workdir.mkdir(parents=True, exist_ok=True)
     config_path, catalog_path = workdir / "config.json", workdir / "catalog.json"
@@ -91,17 +131,21 @@ def run_sync(
         args += ["--state", str(state_path)]
     run = SyncRun()
     records: Counter[bytes] = Counter()
+    digests = RecordDigest() if digest else None
     with open(workdir / f"{name}.stderr", "wb") as stderr:
         started = time.perf_counter()
         run.started_at = time.time()
         proc = subprocess.Popen(
-            command(folder, args, profile), cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
+            command(folder, args, profile, profiler), cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
         )
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith(RECORD_PREFIX):
                 start = line.find(STREAM_KEY, 16) + len(STREAM_KEY)
-                records[line[start : line.find(b'"', start)]] += 1
+                stream = line[start : line.find(b'"', start)]
+                records[stream] += 1
+                if digests is not None:
+                    digests.add(stream, line)
             elif line.startswith(STATE_PREFIX):
                 message = json.loads(line)["state"]
                 descriptor = (message.get("stream") or {}).get("stream_descriptor") or {}
@@ -121,6 +165,9 @@ def run_sync(
     run.cpu_user_s, run.cpu_system_s = usage.ru_utime, usage.ru_stime
     run.max_rss_mb = usage.ru_maxrss / 1024.0
     run.records = {k.decode(): v for k, v in sorted(records.items())}
+    if digests is not None:
+        run.digests = digests.hexdigests()
+        run.digests["(final state)"] = state_digest(run.states)
     return run
 
 
