@@ -651,7 +651,7 @@ def parse_harvest_datetimes_without_strptime() -> None:
                     int(date[11:13]),
                     int(date[14:16]),
                     int(date[17:19]),
-                    tzinfo=dt.timezone.utc,
+                    tzinfo=dt.UTC,
                 )
             except ValueError:
                 pass
