@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,17 @@ RECORD_PREFIX = b'{"type":"RECORD"'
 STATE_PREFIX = b'{"type":"STATE"'
 TRACE_PREFIX = b'{"type":"TRACE"'
 STREAM_KEY = b'"stream":"'
+RSS_SAMPLE_S = 1.0
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 @dataclass
@@ -42,6 +54,8 @@ class SyncRun:
     states: dict[str, Any] = field(default_factory=dict)
     log_lines: int = 0
     digests: dict[str, str] = field(default_factory=dict)  # per stream: see RecordDigest
+    # [seconds, RSS MB, records so far, stream of the latest record], every RSS_SAMPLE_S: where the peak happens
+    rss_timeline: list[list[Any]] = field(default_factory=list)
 
     @property
     def cpu_s(self) -> float:
@@ -83,8 +97,9 @@ class RecordDigest:
 
 
 def state_digest(states: dict[str, Any]) -> str:
-    """A digest of the final state of every stream, without ``lookback_window`` (the seconds the sync took, which
-    the CDK adds to child streams' state and which differs from run to run)."""
+    """A digest of the final state of every stream: its ``stream_state`` without ``lookback_window`` (the seconds
+    the sync took, which the CDK adds to child streams' state). The messages' ``sourceStats`` are left out too: they
+    count the records since the stream's previous state message, which depends on timing."""
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
@@ -93,7 +108,8 @@ def state_digest(states: dict[str, Any]) -> str:
             return [strip(v) for v in value]
         return value
 
-    return hashlib.sha256(json.dumps(strip(states), sort_keys=True).encode()).hexdigest()[:32]
+    stream_states = {name: (message.get("stream") or {}).get("stream_state") for name, message in states.items()}
+    return hashlib.sha256(json.dumps(strip(stream_states), sort_keys=True).encode()).hexdigest()[:32]
 
 
 def command(
@@ -139,11 +155,24 @@ def run_sync(
             command(folder, args, profile, profiler), cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
         )
         assert proc.stdout is not None
+        latest = [b""]
+        done = threading.Event()
+
+        def sample_rss() -> None:
+            while not done.wait(RSS_SAMPLE_S):
+                rss = _rss_mb(proc.pid)
+                if rss is not None:
+                    at = round(time.perf_counter() - started, 1)
+                    run.rss_timeline.append([at, round(rss, 1), sum(records.values()), latest[0].decode()])
+
+        sampler = threading.Thread(target=sample_rss, daemon=True)
+        sampler.start()
         for line in proc.stdout:
             if line.startswith(RECORD_PREFIX):
                 start = line.find(STREAM_KEY, 16) + len(STREAM_KEY)
                 stream = line[start : line.find(b'"', start)]
                 records[stream] += 1
+                latest[0] = stream
                 if digests is not None:
                     digests.add(stream, line)
             elif line.startswith(STATE_PREFIX):
@@ -156,6 +185,8 @@ def run_sync(
                     run.errors.append(str(trace.get("error", {}).get("message", ""))[:500])
             else:
                 run.log_lines += 1
+        done.set()
+        sampler.join()
         _, status, usage = os.wait4(proc.pid, 0)
         run.wall_s = time.perf_counter() - started
         run.ended_at = time.time()
