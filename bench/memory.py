@@ -10,6 +10,7 @@ an unprofiled run (:mod:`bench.runner`) what it costs. ``python -m bench.memory 
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import threading
@@ -19,8 +20,18 @@ from pathlib import Path
 from typing import Any
 
 INTERVAL_S = 3.0
-FRAMES = 6
+FRAMES = 4
 TOP = 40
+TYPES_EVERY = 5  # samples: live objects per type every INTERVAL_S * TYPES_EVERY seconds
+
+
+def _types(limit: int = 25) -> list[dict[str, Any]]:
+    """Live objects per type (gc-tracked containers and instances): what is still held at the end of the sync."""
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        counts[name] = counts.get(name, 0) + 1
+    return [{"type": k, "count": v} for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]]
 
 
 def _sites(snapshot: tracemalloc.Snapshot, limit: int = TOP) -> list[dict[str, Any]]:
@@ -52,11 +63,17 @@ def trace_connector(out: Path, folder: str, args: list[str]) -> None:
     peak: dict[str, Any] = {"traced": 0, "snapshot": None, "at": 0.0}
     done = threading.Event()
 
+    types: list[dict[str, Any]] = []
+
     def sample() -> None:
+        count = 0
         while not done.wait(INTERVAL_S):
             traced, _ = tracemalloc.get_traced_memory()
             at = round(time.perf_counter() - started, 1)
             timeline.append([at, round(traced / 1e6, 1)])
+            count += 1
+            if count % TYPES_EVERY == 0:
+                types.append({"at_s": at, "top": _types(15)})
             if traced > peak["traced"]:
                 peak.update(traced=traced, snapshot=tracemalloc.take_snapshot(), at=at)
 
@@ -75,6 +92,7 @@ def trace_connector(out: Path, folder: str, args: list[str]) -> None:
             "peak_snapshot_mb": round(peak["traced"] / 1e6, 1),
             "timeline_mb": timeline,
             "sites": _sites(snapshot) if snapshot is not None else [],
+            "types_over_time": types,
         }
         out.write_text(json.dumps(result, indent=1) + "\n")
 
@@ -87,6 +105,9 @@ def summary(path: Path, limit: int = 25) -> str:
     ]
     for row in data["sites"][:limit]:
         lines.append(f"{row['mb']:8.2f} MB {row['blocks']:9,d} blocks  " + " <- ".join(reversed(row["frames"][-3:])))
+    for sample in data.get("types_over_time", [])[-3:]:
+        lines.append(f"live objects at {sample['at_s']} s:")
+        lines += [f"{row['count']:11,d} {row['type']}" for row in sample["top"]]
     return "\n".join(lines)
 
 
