@@ -14,12 +14,12 @@ import json
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
@@ -76,22 +76,16 @@ class HarvestEnvelopeExtractor(RecordExtractor):
         records = body[self._data_key]
         if not isinstance(records, list):
             raise _unexpected_body(response, f"has a `{self._data_key}` that is not a list")
-        yield from records
+        # Hand each record over and forget it: the CDK copies every record it normalizes, so a page that kept its
+        # records until the last one would hold a second copy of all those already queued for output.
+        del body[self._data_key]
+        pending = deque(records)
+        del records
+        while pending:
+            yield pending.popleft()
 
 
 def _json_body(response: requests.Response) -> Any:
-    """The parsed JSON body. orjson (a dependency of the CDK) parses a page 2-3 times as fast as requests'
-    `response.json()`, straight from the bytes. It reads UTF-8 only and refuses what strict JSON forbids (NaN), so a
-    body declared in another charset, or that orjson refuses, goes to requests as before, which decides. The one
-    difference: an integer past 64 bits becomes a float; Harvest's integers (ids, counts) fit in 64 bits.
-
-    Example: b'{"users": [{"id": 1}]}' -> {"users": [{"id": 1}]}
-    """
-    if (response.encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8"):
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            pass
     try:
         return response.json()
     except (json.JSONDecodeError, requests.exceptions.JSONDecodeError, ValueError) as error:
@@ -717,6 +711,54 @@ def drop_the_cursors_of_closed_partitions_under_a_global_cursor() -> None:
     setattr(ConcurrentPerPartitionCursor, "_cleanup_if_done", _cleanup_if_done)  # noqa: B010
 
 
+PRUNE_FUTURES_FROM = 1000
+
+
+def prune_finished_partition_futures_early() -> None:
+    """Lets the CDK's thread pool forget finished partitions from 1,000 pending futures on, instead of 10,000.
+
+    Why: `ThreadPoolManager` keeps the future of every partition it ran until 10,000 of them pile up; a child
+    stream has one partition per parent, so a large account keeps ~10,000 finished futures (1.6 KB each, 16 MB) for
+    nothing.
+    What: `_prune_futures` drops the finished futures (and records a failed one's error, as the CDK does) once the
+    list reaches 1,000, or twice what was left after the previous prune (so a long list of running futures is not
+    rescanned on every new partition); at 10,000 it always prunes, as before. What the pool does, waits for and
+    reports is unchanged: only finished futures are dropped, after their error is read.
+    Remove when: the CDK prunes finished futures as they finish
+    (airbyte_cdk/sources/concurrent_source/thread_pool_manager.py, `_prune_futures`).
+
+    Example: 11,500 child partitions -> at most ~1,000 finished futures held at a time, not 10,000.
+    """
+    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+
+    original = ThreadPoolManager._prune_futures
+    if getattr(original, _PATCHED, False):
+        return
+
+    def _prune_futures(self: ThreadPoolManager, futures: list[Any]) -> None:
+        threshold = min(self.__dict__.get("_harvest_prune_at", PRUNE_FUTURES_FROM), self._max_concurrent_tasks)
+        if len(futures) < threshold:
+            return
+        with self._lock:
+            kept = []
+            for future in reversed(futures):  # the CDK's order: with several errors, it reports the first
+                if future.done():
+                    error = future.exception()
+                    if error:
+                        self._most_recently_seen_exception = RuntimeError(
+                            f"Failed processing a future: {error}. Please contact the Airbyte team."
+                        )
+                else:
+                    kept.append(future)
+            futures[:] = reversed(kept)
+            self.__dict__["_harvest_prune_at"] = max(PRUNE_FUTURES_FROM, 2 * len(futures))
+
+    setattr(_prune_futures, _PATCHED, True)
+    setattr(_prune_futures, "__wrapped__", original)  # noqa: B010
+    setattr(ThreadPoolManager, "_prune_futures", _prune_futures)  # noqa: B010
+
+
 memoize_environment_settings()
 parse_harvest_datetimes_without_strptime()
 drop_the_cursors_of_closed_partitions_under_a_global_cursor()
+prune_finished_partition_futures_early()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+import gc
 import json
-from typing import Any
 
 import pytest
 import requests
@@ -59,43 +59,10 @@ def test_given_an_unexpected_body_when_extracted_then_it_fails_loudly(body: str,
     assert problem in error.value.message and "/v2/users" in error.value.message
 
 
-def _outcome(parse: Any) -> Any:
-    try:
-        return repr(parse())
-    except (ValueError, AirbyteTracedException):
-        return "not JSON"
-
-
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [
-        (
-            b'{"users": [{"id": 1, "name": "Zo\\u00eb", "rate": 10.10, "cost": 1e-3}]}',
-            "application/json; charset=utf-8",
-        ),
-        ('{"users": [{"id": 9223372036854775807, "name": "Zoë"}]}'.encode(), "application/json"),
-        (b'{"users": [{"id": 1, "rate": NaN}]}', "application/json"),  # not strict JSON: requests reads it
-        ('{"users": [{"name": "Zoë"}]}'.encode("utf-16"), "application/json"),  # requests refuses it too
-        ('{"users": [{"name": "Zoë"}]}'.encode("latin-1"), "application/json; charset=iso-8859-1"),
-        (b"<html>maintenance</html>", "text/html"),
-    ],
-    ids=["utf-8", "largest-id", "nan", "utf-16", "latin-1", "html"],
-)
-def test_given_any_body_when_extracted_then_the_outcome_equals_what_requests_parses(
-    body: bytes, content_type: str
-) -> None:
-    response = requests.Response()
-    response._content = body
-    response.status_code = 200
-    response.headers["Content-Type"] = content_type
-    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
-    assert _outcome(lambda: list(_extractor("users").extract_records(response))) == _outcome(
-        lambda: response.json()["users"]
-    )
-
-
-def test_given_an_integer_past_64_bits_when_extracted_then_it_is_read_as_orjson_reads_it_a_float() -> None:
-    # The one difference with requests' parser, which would give an int: Harvest's integers (ids, counts) fit in 64
-    # bits, so no Harvest answer has such a number.
-    body = b'{"users": [{"id": 123456789012345678901234567890}]}'
-    assert list(_extractor("users").extract_records(_response(body.decode()))) == [{"id": 1.2345678901234568e29}]
+def test_given_a_page_when_its_records_are_taken_then_the_page_no_longer_holds_the_ones_handed_over() -> None:
+    body = json.dumps({"users": [{"id": 1}, {"id": 2}, {"id": 3}]})
+    records = _extractor("users").extract_records(_response(body))
+    first = next(records)
+    referrers = [r for r in gc.get_referrers(first) if isinstance(r, list | dict) and r is not vars()]
+    assert first == {"id": 1} and referrers == []
+    assert list(records) == [{"id": 2}, {"id": 3}]
