@@ -185,6 +185,21 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
     }
 
 
+def _instrumented_full_sync(
+    size: str, workdir: Path, catalog_cache: dict[str, Any], connector: Path | None, out: Path, profiler: str
+) -> SyncRun:
+    """A full sync of ``size``, nothing throttling, run under ``profiler`` (a module) writing to ``out``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    folder = write_variant(workdir / "connector", "unbudgeted", source=connector or REPO)
+    with Sandbox(size, rate_limits=False, log=workdir / "sandbox.log") as sandbox:
+        config = sandbox.config()
+        if "catalog" not in catalog_cache:
+            catalog_cache["catalog"] = discover_catalog(workdir, config)
+        return run_sync(
+            workdir, config, catalog_cache["catalog"], folder=folder, profile=out, profiler=profiler, name=out.stem
+        )
+
+
 def run_profile(
     size: str, workdir: Path, catalog_cache: dict[str, Any], connector: Path | None = None, log: Any = print
 ) -> dict[str, Any]:
@@ -192,14 +207,8 @@ def run_profile(
     Apart from the measured runs: the profiler multiplies CPU time several times."""
     from .profiling import top_own
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    folder = write_variant(workdir / "connector", "unbudgeted", source=connector or REPO)
-    with Sandbox(size, rate_limits=False, log=workdir / "sandbox.log") as sandbox:
-        config = sandbox.config()
-        if "catalog" not in catalog_cache:
-            catalog_cache["catalog"] = discover_catalog(workdir, config)
-        profile = workdir / "full.prof"
-        run = run_sync(workdir, config, catalog_cache["catalog"], folder=folder, profile=profile, name="profiled")
+    profile = workdir / "full.prof"
+    run = _instrumented_full_sync(size, workdir, catalog_cache, connector, profile, "bench.profiling")
     log(f"[{size}-profile] profiled full sync: {run.wall_s:.1f}s (cpu {run.cpu_s:.1f}s under the profiler)")
     return {
         "size": size,
@@ -216,22 +225,8 @@ def run_memory(
 ) -> dict[str, Any]:
     """A full sync of ``size`` (nothing throttling) under ``tracemalloc`` (:mod:`bench.memory`): what holds memory
     at the peak. Apart from the measured runs: tracing slows the sync down and adds its own memory."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    folder = write_variant(workdir / "connector", "unbudgeted", source=connector or REPO)
-    with Sandbox(size, rate_limits=False, log=workdir / "sandbox.log") as sandbox:
-        config = sandbox.config()
-        if "catalog" not in catalog_cache:
-            catalog_cache["catalog"] = discover_catalog(workdir, config)
-        out = workdir / "memory.json"
-        run = run_sync(
-            workdir,
-            config,
-            catalog_cache["catalog"],
-            folder=folder,
-            profile=out,
-            profiler="bench.memory",
-            name="traced",
-        )
+    out = workdir / "memory.json"
+    run = _instrumented_full_sync(size, workdir, catalog_cache, connector, out, "bench.memory")
     traced = json.loads(out.read_text())
     log(f"[{size}-memory] traced full sync: {run.wall_s:.1f}s, traced peak {traced['traced_peak_mb']} MB")
     return {"size": size, "records": run.total_records, "max_rss_mb": round(run.max_rss_mb, 1), **traced}
