@@ -3,8 +3,8 @@
 Every class is a small dataclass on a CDK base, referenced from manifest.yaml as
 `source_declarative_manifest.components.<Class>` (the name the `source-declarative-manifest` image registers;
 unit tests and the `source-harvest` command fall back to the plain `components` module).
-None of them makes an HTTP call of its own. At the end, four import-time patches of CDK methods and a cap on malloc
-arenas (each says why, what and when to remove it), for CPU and memory that no declared component reaches.
+None of them makes an HTTP call of its own. At the end, four import-time patches of CDK methods and two settings of
+glibc's malloc (each says why, what and when to remove it), for CPU and memory that no declared component reaches.
 
 No `from __future__ import annotations` here: the Connector Builder, manifest-server, PyAirbyte and the standard
 tests exec() this file before registering it as a module, and dataclasses cannot resolve string annotations then.
@@ -590,7 +590,7 @@ def _parse_report_date(value: str) -> dt.date | None:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# CPU and memory of the CDK, patched at import (the only patches in this file), and the allocator's arenas
+# CPU and memory of the CDK, patched at import (the only patches in this file), and glibc's malloc
 # --------------------------------------------------------------------------------------------------------------------
 # Two per-request and per-record costs of airbyte-cdk 7.39.1 and two things it keeps for nothing per partition, which
 # no manifest field or declared component reaches.
@@ -789,35 +789,48 @@ def prune_finished_partition_futures_early() -> None:
     setattr(ThreadPoolManager, "_prune_futures", _prune_futures)  # noqa: B010
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+M_ARENA_MAX = -8  # glibc's mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
 MALLOC_ARENAS = 2
+MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
-def limit_malloc_arenas(libc_name: str | None = None) -> bool:
-    """Caps glibc's malloc at 2 arenas for this process, as `MALLOC_ARENA_MAX=2` would; True when it did.
+def tune_glibc_malloc(libc_name: str | None = None) -> list[str]:
+    """Makes glibc's malloc give memory back: 2 arenas, and blocks of 256 KB and more always in their own mapping.
 
-    Why: glibc gives each thread that allocates its own arena (up to 8 per core) and returns little of them to the
-    system; the CDK's worker threads allocate the pages and records (every dict of more than ~20 keys, every string
-    over 512 bytes, goes to malloc), so each arena grows to its own high-water mark: -7% peak memory on a large full
-    sync with 2 arenas (bench/README.md). With the GIL, the threads hardly ever allocate at the same time, so the
-    shared arenas cost no measurable CPU.
-    What: `mallopt(M_ARENA_MAX, 2)` when the C library is glibc and nobody chose a value (`MALLOC_ARENA_MAX` unset);
-    nothing elsewhere (musl, macOS). It is a tuning of the process's allocator, not of the CDK; in a process shared
-    with other connectors it applies to them too.
+    Why: two glibc defaults keep a multi-threaded Python process at its high-water mark. Each thread that allocates
+    gets its own arena (up to 8 per core), and the CDK's worker threads allocate the pages and the records. Blocks of
+    more than ~128 KB, such as a page's 2-4 MB body, get their own mapping, which is unmapped when freed, but after
+    the first such block is freed glibc raises that threshold (up to 32 MB). Later bodies then come from the arenas,
+    whose memory stays with the process. Measured on a large full sync's peak RSS: 2 arenas -7%, then the fixed
+    threshold -14% (bench/README.md), and no measurable CPU (the GIL keeps the threads from allocating at once; a
+    mapping per page body is a few thousand system calls per sync).
+    What: `mallopt(M_ARENA_MAX, 2)` and `mallopt(M_MMAP_THRESHOLD, 256 KB)`, as `MALLOC_ARENA_MAX=2` and
+    `MALLOC_MMAP_THRESHOLD_=262144` would, each unless that variable is set (an operator's choice wins); only
+    where the C library is glibc (the source-declarative-manifest image), nothing elsewhere. It tunes the process's
+    allocator, not the CDK; in a process shared with other connectors it applies to them too.
 
-    Example: on Debian (the source-declarative-manifest image) -> True; with MALLOC_ARENA_MAX=4 set -> False.
+    Example: on Debian -> ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"]; with MALLOC_ARENA_MAX=4 set ->
+    ["MALLOC_MMAP_THRESHOLD_"]; on musl or macOS -> [].
     """
-    if os.environ.get("MALLOC_ARENA_MAX") or platform.libc_ver()[0] != "glibc":
-        return False
+    if platform.libc_ver()[0] != "glibc":
+        return []
     try:
-        libc = ctypes.CDLL(libc_name)
-        return bool(libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS))
+        mallopt = ctypes.CDLL(libc_name).mallopt
     except (OSError, AttributeError):
-        return False
+        return []
+    tuned = []
+    for variable, parameter, value in (
+        ("MALLOC_ARENA_MAX", M_ARENA_MAX, MALLOC_ARENAS),
+        ("MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
+    ):
+        if not os.environ.get(variable) and mallopt(parameter, value):
+            tuned.append(variable)
+    return tuned
 
 
 memoize_environment_settings()
 parse_harvest_datetimes_without_strptime()
 drop_the_cursors_of_closed_partitions_under_a_global_cursor()
 prune_finished_partition_futures_early()
-limit_malloc_arenas()
+tune_glibc_malloc()
