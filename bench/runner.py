@@ -147,7 +147,9 @@ def run_sync(
         args += ["--state", str(state_path)]
     run = SyncRun()
     records: Counter[bytes] = Counter()
-    digests = RecordDigest() if digest else None
+    # Records to digest are kept and digested after the process exits: digesting them as they come would slow the
+    # reading of the connector's stdout, and a connector blocked on its stdout queues more records in memory.
+    to_digest: list[tuple[bytes, bytes]] | None = [] if digest else None
     with open(workdir / f"{name}.stderr", "wb") as stderr:
         started = time.perf_counter()
         run.started_at = time.time()
@@ -173,8 +175,8 @@ def run_sync(
                 stream = line[start : line.find(b'"', start)]
                 records[stream] += 1
                 latest[0] = stream
-                if digests is not None:
-                    digests.add(stream, line)
+                if to_digest is not None:
+                    to_digest.append((stream, line))
             elif line.startswith(STATE_PREFIX):
                 message = json.loads(line)["state"]
                 descriptor = (message.get("stream") or {}).get("stream_descriptor") or {}
@@ -196,7 +198,10 @@ def run_sync(
     run.cpu_user_s, run.cpu_system_s = usage.ru_utime, usage.ru_stime
     run.max_rss_mb = usage.ru_maxrss / 1024.0
     run.records = {k.decode(): v for k, v in sorted(records.items())}
-    if digests is not None:
+    if to_digest is not None:
+        digests = RecordDigest()
+        for stream, line in to_digest:
+            digests.add(stream, line)
         run.digests = digests.hexdigests()
         run.digests["(final state)"] = state_digest(run.states)
     return run
