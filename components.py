@@ -3,7 +3,9 @@
 Every class is a small dataclass on a CDK base, referenced from manifest.yaml as
 `source_declarative_manifest.components.<Class>` (the name the `source-declarative-manifest` image registers;
 unit tests and the `source-harvest` command fall back to the plain `components` module).
-None of them makes an HTTP call of its own.
+None of them makes an HTTP call of its own, but for HarvestTombstoneRetriever, whose reconciliation reads and record
+lookups go through the manifest's requesters (rate budget, authentication, retries). At the end, four import-time patches of CDK methods and two settings of
+glibc's malloc (each says why, what and when to remove it), for CPU and memory that no declared component reaches.
 
 No `from __future__ import annotations` here: the Connector Builder, manifest-server, PyAirbyte and the standard
 tests exec() this file before registering it as a module, and dataclasses cannot resolve string annotations then.
@@ -11,11 +13,16 @@ tests exec() this file before registering it as a module, and dataclasses cannot
 
 import base64
 import binascii
+import ctypes
 import datetime as dt
 import json
 import logging
+import os
+import platform
+import re
 import threading
 import zlib
+from collections import deque
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass
 from typing import Any
@@ -23,6 +30,7 @@ from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
@@ -45,6 +53,32 @@ LOGGER = logging.getLogger("airbyte")
 DEFAULT_API_URL = "https://api.harvestapp.com"
 REPORT_DATE_FORMAT = "%Y%m%d"
 CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Authentication
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class HarvestPersonalAccessToken(DeclarativeAuthenticator):
+    """Sends the personal access token as `Authorization: Bearer <token>`, taken from the config as it is.
+
+    The CDK's BearerAuthenticator renders its `api_token` template twice for every request (2% of the CPU of a full
+    sync, which is mostly one request per child partition); the token is a config value, used as given.
+
+    Example: config {"credentials": {"auth_type": "Token", "api_token": "1234.pt.abc"}}
+        -> every request gets the header `Authorization: Bearer 1234.pt.abc`
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+
+    @property
+    def auth_header(self) -> str:
+        return "Authorization"
+
+    @property
+    def token(self) -> str:
+        return f"Bearer {self.config['credentials']['api_token']}"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -72,6 +106,7 @@ class HarvestEnvelopeExtractor(RecordExtractor):
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         body = _json_body(response)
+        _remember_links(response, body)
         if not self._data_key:
             if not isinstance(body, dict):
                 raise _unexpected_body(response, "is not a JSON object")
@@ -82,7 +117,13 @@ class HarvestEnvelopeExtractor(RecordExtractor):
         records = body[self._data_key]
         if not isinstance(records, list):
             raise _unexpected_body(response, f"has a `{self._data_key}` that is not a list")
-        yield from records
+        # Hand each record over and forget it: the CDK copies every record it normalizes, so a page that kept its
+        # records until the last one would hold a second copy of all those already queued for output.
+        del body[self._data_key]
+        pending = deque(records)
+        del records
+        while pending:
+            yield pending.popleft()
 
 
 def _json_body(response: requests.Response) -> Any:
@@ -90,6 +131,23 @@ def _json_body(response: requests.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, requests.exceptions.JSONDecodeError, ValueError) as error:
         raise _unexpected_body(response, f"is not JSON ({error})") from error
+
+
+# The extractor leaves the page's `links` on the response for the paginator, which would otherwise parse the whole
+# page again (a page of 2000 records is 1-4 MB of JSON) only to read them. Only the links: keeping the parsed page
+# would keep its records alive until the next page arrives.
+_LINKS = "_harvest_links"
+
+
+def _remember_links(response: requests.Response, body: Any) -> None:
+    response.__dict__[_LINKS] = body.get("links") if isinstance(body, dict) else None
+
+
+def _links(response: requests.Response) -> Any:
+    if _LINKS in response.__dict__:
+        return response.__dict__[_LINKS]
+    body = _json_body(response)
+    return body.get("links") if isinstance(body, dict) else None
 
 
 def _unexpected_body(response: requests.Response, problem: str) -> AirbyteTracedException:
@@ -157,6 +215,35 @@ class HarvestParentId(RecordTransformation):
 
 
 @dataclass
+class HarvestKeepFields(RecordTransformation):
+    """Keeps only the named top-level fields of each record: the parent reads need an id and `updated_at`.
+
+    A parent record exists to give its child partition an id (and its parent cursor an `updated_at`); the rest of an
+    invoice (line items, client, ...) only costs CPU: the CDK finds the parent key with a dpath glob that walks the
+    whole record (0.45 ms per invoice, 5% of a large full sync's CPU, against 0.03 ms for this small one).
+
+    Example, `fields=["id", "updated_at"]`:
+        {"id": 12, "updated_at": "2024-05-01T10:00:00Z", "line_items": [...], "client": {...}}
+        -> {"id": 12, "updated_at": "2024-05-01T10:00:00Z"}
+    """
+
+    fields: list[str]
+
+    def __post_init__(self) -> None:
+        self._kept = frozenset(self.fields)
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Config | None = None,
+        stream_state: StreamState | None = None,
+        stream_slice: StreamSlice | None = None,
+    ) -> None:
+        for name in [name for name in record if name not in self._kept]:
+            del record[name]
+
+
+@dataclass
 class HarvestReportWindow(RecordTransformation):
     """Adds the report window to each report row: `from` and `to`, the strings sent as the request's query params.
 
@@ -216,8 +303,7 @@ class HarvestNextLinkHostGuard(PaginationStrategy):
         page_size_override: int | None = None,
         stream_slice: StreamSlice | None = None,
     ) -> Any | None:
-        body = _json_body(response)
-        links = body.get("links") if isinstance(body, dict) else None
+        links = _links(response)
         next_link = links.get("next") if isinstance(links, dict) else None
         if not next_link:
             return None
@@ -1008,3 +1094,249 @@ class HarvestTombstoneSchemaLoader(SchemaLoader):
             },
         }
         return {**schema, "properties": properties}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# CPU and memory of the CDK, patched at import (the only patches in this file), and glibc's malloc
+# --------------------------------------------------------------------------------------------------------------------
+# Two per-request and per-record costs of airbyte-cdk 7.39.1 and two things it keeps for nothing per partition, which
+# no manifest field or declared component reaches.
+# Each patch gives the exact result of the code it replaces (its unit test compares them), is applied once per
+# process however often this file is exec'd (the Connector Builder re-runs it per request: the marker attribute),
+# and can be dropped, with its test, once the CDK does the same.
+# - Runners: the source-declarative-manifest image, the Connector Builder, PyAirbyte and the standard tests all
+#   import this file before they build the streams, so the patches are in place before the first request.
+# - Scope: the whole process. In a process shared with other connectors (the Builder's server), they get the same
+#   results, faster.
+_PATCHED = "_harvest_patched"
+
+
+def memoize_environment_settings() -> None:
+    """Per session, reads the proxy settings of the environment once per origin instead of on every request.
+
+    Why: the CDK's HttpClient calls requests' `Session.merge_environment_settings` for every request, which scans
+    every environment variable twice (`getproxies()` and `proxy_bypass()`): ~0.45 ms a request on a 35-variable
+    environment, over a million variable reads in a large full sync (5% of its CPU).
+    What: the CDK's sessions (`LimiterMixin`, in both its plain and its cached session) remember the result per
+    (scheme://host:port, arguments, session settings), and hands out copies. The environment is therefore read once
+    per session, i.e. per stream and sync: a proxy variable changed in the middle of a sync applies from the next
+    session on. Without `trust_env` nothing is read and nothing is remembered.
+    Remove when: the CDK reads the environment once per session (airbyte_cdk/sources/streams/http/http_client.py,
+    `send_request`).
+
+    Example: 2975 requests to https://api.harvestapp.com/v2/invoices/<id>/messages -> one environment scan.
+    """
+    from airbyte_cdk.sources.streams.call_rate import LimiterMixin
+
+    if getattr(LimiterMixin.__dict__.get("merge_environment_settings"), _PATCHED, False):
+        return
+    original: Any = requests.Session.merge_environment_settings
+
+    def merge_environment_settings(
+        self: requests.Session, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if not self.trust_env:
+            return original(self, url, proxies, stream, verify, cert)
+        try:
+            key = (
+                _origin(str(url)),
+                _frozen(proxies),
+                stream,
+                verify,
+                _frozen(cert),
+                _frozen(self.proxies),
+                self.stream,
+                self.verify,
+                _frozen(self.cert),
+            )
+            remembered = self.__dict__.setdefault("_harvest_environment_settings", {})
+            settings = remembered.get(key)
+        except TypeError:  # an unhashable argument: nothing to remember it by
+            return original(self, url, proxies, stream, verify, cert)
+        if settings is None:
+            settings = remembered[key] = original(self, url, proxies, stream, verify, cert)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+    setattr(merge_environment_settings, _PATCHED, True)
+    setattr(merge_environment_settings, "__wrapped__", original)  # noqa: B010
+    setattr(LimiterMixin, "merge_environment_settings", merge_environment_settings)  # noqa: B010
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+_HARVEST_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.ASCII)
+
+
+def parse_harvest_datetimes_without_strptime() -> None:
+    """Parses Harvest's `%Y-%m-%dT%H:%M:%SZ` timestamps without `strptime`, with the same result.
+
+    Why: the CDK's cursors parse the `updated_at` of every record with `DatetimeParser.parse`, i.e. Python's
+    `strptime` (~13 µs, mostly interpreted code), which was 6% of the profiled CPU of a full sync.
+    What: `DatetimeParser.parse`, for that format and a string of exactly that shape (ASCII digits), builds the
+    datetime from its fields (~3 µs); anything else, and any value the datetime refuses (month 13, second 60),
+    goes to the original, which parses or fails as before.
+    Remove when: the CDK parses ISO timestamps with `datetime.fromisoformat` or a fast path of its own
+    (airbyte_cdk/sources/declarative/datetime/datetime_parser.py).
+
+    Example: "2024-05-01T10:00:00Z" -> datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
+             "2024-5-1T10:00:00Z"   -> the original strptime (same result as before)
+    """
+    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+    original = DatetimeParser.parse
+    if getattr(original, _PATCHED, False):
+        return
+
+    def parse(self: DatetimeParser, date: str | int, format: str) -> dt.datetime:
+        if format == HARVEST_DATETIME_FORMAT and type(date) is str and _HARVEST_DATETIME.fullmatch(date):
+            try:
+                return dt.datetime(
+                    int(date[0:4]),
+                    int(date[5:7]),
+                    int(date[8:10]),
+                    int(date[11:13]),
+                    int(date[14:16]),
+                    int(date[17:19]),
+                    tzinfo=dt.UTC,
+                )
+            except ValueError:
+                pass
+        return original(self, date, format)
+
+    setattr(parse, _PATCHED, True)
+    setattr(parse, "__wrapped__", original)  # noqa: B010
+    setattr(DatetimeParser, "parse", parse)  # noqa: B010
+
+
+def drop_the_cursors_of_closed_partitions_under_a_global_cursor() -> None:
+    """Frees the per-partition cursor of each child partition once it is closed, when the stream's cursor is global.
+
+    Why: `ConcurrentPerPartitionCursor` builds one `ConcurrentCursor` per partition (per parent) and keeps it after
+    the partition is closed, up to 25,000 of them, although with a global cursor (`global_substream_cursor: true`,
+    every child stream here) nothing reads it again: the state is the global one, records update the global value,
+    and a new partition gets a new cursor. Kept, they are what grows with the account: ~11,500 partitions on the
+    large sandbox account, about 5 KB each, the largest part of its peak memory that grows with the account.
+    What: after the CDK's own clean-up of a fully processed partition (`_cleanup_if_done`, which already drops its
+    semaphore and bookkeeping), its cursor is dropped too, under the lock the CDK holds there, and only while the
+    cursor is global. A per-partition state (not global) keeps every cursor, as before.
+    Remove when: the CDK drops closed partitions' cursors under a global cursor
+    (airbyte_cdk/sources/declarative/incremental/concurrent_partition_cursor.py, `_cleanup_if_done`).
+
+    Example: invoice_messages on 5,000 invoices -> at most the open partitions' cursors alive, not 5,000.
+    """
+    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import (
+        ConcurrentPerPartitionCursor,
+    )
+
+    original = ConcurrentPerPartitionCursor._cleanup_if_done
+    if getattr(original, _PATCHED, False):
+        return
+
+    def _cleanup_if_done(self: ConcurrentPerPartitionCursor, partition_key: str) -> None:
+        original(self, partition_key)
+        if self._use_global_cursor and partition_key not in self._semaphore_per_partition:
+            self._cursor_per_partition.pop(partition_key, None)
+
+    setattr(_cleanup_if_done, _PATCHED, True)
+    setattr(_cleanup_if_done, "__wrapped__", original)  # noqa: B010
+    setattr(ConcurrentPerPartitionCursor, "_cleanup_if_done", _cleanup_if_done)  # noqa: B010
+
+
+PRUNE_FUTURES_FROM = 1000
+
+
+def prune_finished_partition_futures_early() -> None:
+    """Lets the CDK's thread pool forget finished partitions from 1,000 pending futures on, instead of 10,000.
+
+    Why: `ThreadPoolManager` keeps the future of every partition it ran until 10,000 of them pile up; a child
+    stream has one partition per parent, so a large account keeps ~10,000 finished futures (1.6 KB each, 16 MB) for
+    nothing.
+    What: `_prune_futures` drops the finished futures (and records a failed one's error, as the CDK does) once the
+    list reaches 1,000, or twice what was left after the previous prune (so a long list of running futures is not
+    rescanned on every new partition); at 10,000 it always prunes, as before. What the pool does, waits for and
+    reports is unchanged: only finished futures are dropped, after their error is read.
+    Remove when: the CDK prunes finished futures as they finish
+    (airbyte_cdk/sources/concurrent_source/thread_pool_manager.py, `_prune_futures`).
+
+    Example: 11,500 child partitions -> at most ~1,000 finished futures held at a time, not 10,000.
+    """
+    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
+
+    original = ThreadPoolManager._prune_futures
+    if getattr(original, _PATCHED, False):
+        return
+
+    def _prune_futures(self: ThreadPoolManager, futures: list[Any]) -> None:
+        threshold = min(self.__dict__.get("_harvest_prune_at", PRUNE_FUTURES_FROM), self._max_concurrent_tasks)
+        if len(futures) < threshold:
+            return
+        with self._lock:
+            kept = []
+            for future in reversed(futures):  # the CDK's order: with several errors, it reports the first
+                if future.done():
+                    error = future.exception()
+                    if error:
+                        self._most_recently_seen_exception = RuntimeError(
+                            f"Failed processing a future: {error}. Please contact the Airbyte team."
+                        )
+                else:
+                    kept.append(future)
+            futures[:] = reversed(kept)
+            self.__dict__["_harvest_prune_at"] = max(PRUNE_FUTURES_FROM, 2 * len(futures))
+
+    setattr(_prune_futures, _PATCHED, True)
+    setattr(_prune_futures, "__wrapped__", original)  # noqa: B010
+    setattr(ThreadPoolManager, "_prune_futures", _prune_futures)  # noqa: B010
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
+MALLOC_ARENAS = 2
+MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+def tune_glibc_malloc(libc_name: str | None = None) -> list[str]:
+    """Makes glibc's malloc give memory back: 2 arenas, and blocks of 256 KB and more always in their own mapping.
+
+    Why: two glibc defaults keep a multi-threaded Python process at its high-water mark. Each thread that allocates
+    gets its own arena (up to 8 per core), and the CDK's worker threads allocate the pages and the records. Blocks of
+    more than ~128 KB, such as a page's 2-4 MB body, get their own mapping, which is unmapped when freed, but after
+    the first such block is freed glibc raises that threshold (up to 32 MB). Later bodies then come from the arenas,
+    whose memory stays with the process. Measured on a large full sync's peak RSS: 2 arenas -7%, then the fixed
+    threshold -14% (bench/README.md), and no measurable CPU (the GIL keeps the threads from allocating at once; a
+    mapping per page body is a few thousand system calls per sync).
+    What: `mallopt(M_ARENA_MAX, 2)` and `mallopt(M_MMAP_THRESHOLD, 256 KB)`, as `MALLOC_ARENA_MAX=2` and
+    `MALLOC_MMAP_THRESHOLD_=262144` would, each unless that variable is set (an operator's choice wins); only
+    where the C library is glibc (the source-declarative-manifest image), nothing elsewhere. It tunes the process's
+    allocator, not the CDK; in a process shared with other connectors it applies to them too.
+
+    Example: on Debian -> ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"]; with MALLOC_ARENA_MAX=4 set ->
+    ["MALLOC_MMAP_THRESHOLD_"]; on musl or macOS -> [].
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return []
+    try:
+        mallopt = ctypes.CDLL(libc_name).mallopt
+    except (OSError, AttributeError):
+        return []
+    tuned = []
+    for variable, parameter, value in (
+        ("MALLOC_ARENA_MAX", M_ARENA_MAX, MALLOC_ARENAS),
+        ("MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
+    ):
+        if not os.environ.get(variable) and mallopt(parameter, value):
+            tuned.append(variable)
+    return tuned
+
+
+memoize_environment_settings()
+parse_harvest_datetimes_without_strptime()
+drop_the_cursors_of_closed_partitions_under_a_global_cursor()
+prune_finished_partition_futures_early()
+tune_glibc_malloc()

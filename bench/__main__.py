@@ -19,10 +19,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from . import report, sizes
+from . import compare, report, sizes
 from .runner import discover_catalog
 from .sandbox import Sandbox
-from .suite import LIMITED, UNTHROTTLED, Case, run_case, run_profile
+from .suite import LIMITED, UNTHROTTLED, Case, run_case, run_memory, run_profile
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -34,9 +34,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limited-sizes", nargs="*", help="rate-limited sizes (default: quick small; full: s m l)")
     parser.add_argument("--time-scale", type=float, help="rate-limit windows x this (default quick 0.25, full 1)")
     parser.add_argument("--profile", help="also profile a full sync of this size, nothing throttling (full: large)")
+    parser.add_argument("--memory", help="also trace the memory of a full sync of this size (tracemalloc)")
     parser.add_argument("--workers", type=int, help="num_workers in the connector config (default: its own, 4)")
     parser.add_argument("--mutations", type=int, default=50, help="changes between the full and incremental sync")
     parser.add_argument("--connector", type=Path, help="measure this copy of manifest.yaml + components.py instead")
+    parser.add_argument(
+        "--baseline", help="also measure this git ref's manifest.yaml + components.py beside the checkout (e.g. main)"
+    )
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="LABEL=DIR", help="also measure this connector folder"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per variant and size when comparing (default 3)")
+    parser.add_argument("--compare-sizes", nargs="*", help="sizes the variants are compared on (default: medium large)")
     parser.add_argument("--sequential", action="store_true", help="run rate-limited cases one after the other")
     parser.add_argument("--name", help="result file name (default: UTC timestamp)")
     parser.add_argument(
@@ -113,6 +122,21 @@ def main(argv: list[str] | None = None) -> int:
     if overlap:
         background = [pool.submit(run_case, c, work / c.label, catalog, log) for c in limited_cases]
     cases: list[dict[str, Any]] = []
+    comparison: list[dict[str, Any]] = []
+    if args.baseline or args.variant:
+        variants = compare.parse_variants(args.variant, args.baseline, work)
+        compared = sorted(args.compare_sizes or ["medium", "large"], key=sizes.sort_key)
+        comparison = compare.run_comparison(
+            variants, compared, args.repeat, work, catalog, args.mutations, args.workers, log
+        )
+        # The checkout's runs stand for it in the per-size table: the one with the median full-sync CPU.
+        for size in compared:
+            mine = sorted(
+                (r for r in comparison if r["size"] == size and r["variant"] == compare.CHECKOUT),
+                key=lambda r: r["full"]["cpu_s"],
+            )
+            cases.append(mine[len(mine) // 2])
+        unthrottled = [size for size in unthrottled if size not in compared]
     for size in sorted(unthrottled, key=sizes.sort_key):
         case = Case(size, UNTHROTTLED, mutations=args.mutations, workers=args.workers, connector=args.connector)
         cases.append(run_case(case, work / case.label, catalog, log))
@@ -121,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     profiles = []
     if profile_size:
         profiles.append(run_profile(profile_size, work / f"{profile_size}-profile", catalog, args.connector, log))
+    memory = []
+    if args.memory:
+        memory.append(run_memory(args.memory, work / f"{args.memory}-memory", catalog, args.connector, log))
     cases += [future.result() for future in background]
     pool.shutdown()
+    cases.sort(key=lambda c: (c["mode"] != UNTHROTTLED, sizes.sort_key(c["size"])))
     result = {
         "name": name,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -132,6 +160,16 @@ def main(argv: list[str] | None = None) -> int:
         "limited_in_background": overlap and bool(limited_cases),
         "cases": cases,
         "profiles": profiles,
+        "memory": memory,
+        "comparison": compare.summarise(comparison) if comparison else [],
+        "comparison_runs": [
+            {k: r[k] for k in ("variant", "rep", "size", "connector")}
+            | {
+                kind: {k: r[kind][k] for k in ("cpu_s", "max_rss_mb", "wall_s", "total_records", "digests")}
+                for kind in compare.KINDS
+            }
+            for r in comparison
+        ],
         "seconds": round(time.perf_counter() - started, 1),
     }
     args.out.mkdir(parents=True, exist_ok=True)

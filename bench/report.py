@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import compare
+
 
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
@@ -39,6 +41,9 @@ def markdown(result: dict[str, Any], name: str) -> str:
                 f"| {_fmt(s['records_per_cpu_s'], 0)} | {_fmt(s['max_rss_mb'], 0)} "
                 f"| {r['actual_total']:,} ({r['minimum_total']:,}) | {_fmt(s.get('sandbox_cpu_s'))} |"
             )
+    comparison = compare.markdown(result.get("comparison", []))
+    if comparison:
+        lines += ["", *comparison]
     limited = [c for c in result["cases"] if c["mode"] == "limited"]
     if limited:
         scale = limited[0]["time_scale"]
@@ -106,6 +111,21 @@ def markdown(result: dict[str, Any], name: str) -> str:
             *(
                 f"| `{row['function']}` | {row['calls']:,} | {row['own_s']:.2f} | {row['cumulative_s']:.2f} |"
                 for row in prof["top_own"][:15]
+            ),
+        ]
+    for traced in result.get("memory", []):
+        lines += [
+            "",
+            f"**Memory** of a full `{traced['size']}` sync under tracemalloc ({traced['records']:,} records; peak RSS "
+            f"{traced['max_rss_mb']:.0f} MB with tracing; traced peak {traced['traced_peak_mb']:.0f} MB): the "
+            f"allocation sites holding the most at the peak snapshot ({traced['peak_snapshot_mb']:.0f} MB at "
+            f"{traced['peak_snapshot_at_s']:.0f} s). Full listing: `python -m bench.memory --top <file>`.",
+            "",
+            "| MB | blocks | allocated at (innermost first) |",
+            "|---:|---:|---|",
+            *(
+                f"| {row['mb']:.1f} | {row['blocks']:,} | `{' <- '.join(reversed(row['frames'][-3:]))}` |"
+                for row in traced["sites"][:10]
             ),
         ]
     return "\n".join(lines) + "\n"

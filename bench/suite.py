@@ -14,6 +14,7 @@ Each sync is compared with the minimum requests (:mod:`bench.minimum`) and the r
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ class Case:
     mutations: int = 50
     workers: int | None = None
     connector: Path | None = None  # a scratch copy of the connector (manifest.yaml + components.py) to measure
+    digest: bool = False  # a digest of the records of each stream (bench.runner.RecordDigest), to compare variants
 
     @property
     def label(self) -> str:
@@ -143,7 +145,7 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         sandbox.clear_requests()
         sandbox.ask({"cmd": "reset_limits"})
         sandbox_cpu = sandbox.cpu_seconds()
-        full = run_sync(workdir, config, catalog, folder=folder, name="full")
+        full = run_sync(workdir, config, catalog, folder=folder, name="full", digest=case.digest)
         full_sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
         full_requests = compare(sandbox.counts(), minimum_full["requests"])
         full_result = judge(full, full_requests, minimum_full, limits)
@@ -160,7 +162,15 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         sandbox.clear_requests()
         sandbox.ask({"cmd": "reset_limits"})
         sandbox_cpu = sandbox.cpu_seconds()
-        inc = run_sync(workdir, config, catalog, state=state_for_next_sync(full), folder=folder, name="incremental")
+        inc = run_sync(
+            workdir,
+            config,
+            catalog,
+            state=state_for_next_sync(full),
+            folder=folder,
+            name="incremental",
+            digest=case.digest,
+        )
         inc_sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
         inc_requests = compare(sandbox.counts(), minimum_inc["requests"])
         inc_result = judge(inc, inc_requests, minimum_inc, limits)
@@ -188,6 +198,21 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
     }
 
 
+def _instrumented_full_sync(
+    size: str, workdir: Path, catalog_cache: dict[str, Any], connector: Path | None, out: Path, profiler: str
+) -> SyncRun:
+    """A full sync of ``size``, nothing throttling, run under ``profiler`` (a module) writing to ``out``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    folder = write_variant(workdir / "connector", "unbudgeted", source=connector or REPO)
+    with Sandbox(size, rate_limits=False, log=workdir / "sandbox.log") as sandbox:
+        config = sandbox.config()
+        if "catalog" not in catalog_cache:
+            catalog_cache["catalog"] = discover_catalog(workdir, config)
+        return run_sync(
+            workdir, config, catalog_cache["catalog"], folder=folder, profile=out, profiler=profiler, name=out.stem
+        )
+
+
 def run_profile(
     size: str, workdir: Path, catalog_cache: dict[str, Any], connector: Path | None = None, log: Any = print
 ) -> dict[str, Any]:
@@ -195,14 +220,8 @@ def run_profile(
     Apart from the measured runs: the profiler multiplies CPU time several times."""
     from .profiling import top_own
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    folder = write_variant(workdir / "connector", "unbudgeted", source=connector or REPO)
-    with Sandbox(size, rate_limits=False, log=workdir / "sandbox.log") as sandbox:
-        config = sandbox.config()
-        if "catalog" not in catalog_cache:
-            catalog_cache["catalog"] = discover_catalog(workdir, config)
-        profile = workdir / "full.prof"
-        run = run_sync(workdir, config, catalog_cache["catalog"], folder=folder, profile=profile, name="profiled")
+    profile = workdir / "full.prof"
+    run = _instrumented_full_sync(size, workdir, catalog_cache, connector, profile, "bench.profiling")
     log(f"[{size}-profile] profiled full sync: {run.wall_s:.1f}s (cpu {run.cpu_s:.1f}s under the profiler)")
     return {
         "size": size,
@@ -212,3 +231,15 @@ def run_profile(
         "profiled_cpu_s": round(run.cpu_s, 1),
         "top_own": top_own(profile, 30),
     }
+
+
+def run_memory(
+    size: str, workdir: Path, catalog_cache: dict[str, Any], connector: Path | None = None, log: Any = print
+) -> dict[str, Any]:
+    """A full sync of ``size`` (nothing throttling) under ``tracemalloc`` (:mod:`bench.memory`): what holds memory
+    at the peak. Apart from the measured runs: tracing slows the sync down and adds its own memory."""
+    out = workdir / "memory.json"
+    run = _instrumented_full_sync(size, workdir, catalog_cache, connector, out, "bench.memory")
+    traced = json.loads(out.read_text())
+    log(f"[{size}-memory] traced full sync: {run.wall_s:.1f}s, traced peak {traced['traced_peak_mb']} MB")
+    return {"size": size, "records": run.total_records, "max_rss_mb": round(run.max_rss_mb, 1), **traced}

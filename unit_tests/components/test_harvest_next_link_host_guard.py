@@ -6,7 +6,7 @@ import pytest
 import requests
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from components import HarvestNextLinkHostGuard
+from components import HarvestEnvelopeExtractor, HarvestNextLinkHostGuard
 
 
 def _response(next_link: str | None) -> requests.Response:
@@ -52,3 +52,15 @@ def test_given_a_link_off_the_api_host_then_it_is_refused(link: str) -> None:
 
 def test_given_the_guard_then_there_is_no_initial_token_and_no_page_size() -> None:
     assert _guard().initial_token is None and _guard().get_page_size() is None
+
+
+def test_given_a_page_the_extractor_read_when_the_next_link_is_asked_then_the_body_is_not_parsed_again() -> None:
+    link = "https://api.harvestapp.com/v2/users?page=2&per_page=2000"
+    response = _response(link)
+    parses: list[int] = []
+    parse = response.json
+    response.json = lambda **kwargs: parses.append(1) or parse(**kwargs)  # type: ignore[method-assign]
+    extractor = HarvestEnvelopeExtractor(config={}, parameters={}, data_key="users")
+    assert list(extractor.extract_records(response)) == []
+    assert _guard().next_page_token(response, 0, None, None) == link
+    assert len(parses) == 1
