@@ -3,10 +3,12 @@
 * Registers the CDK's standard-test hooks (scenario parametrization from `acceptance-test-config.yml`).
 * Deselects the standard suite's `image_tests` (they need a Docker daemon and the network); set
   `HARVEST_IMAGE_TESTS=1` to keep them.
-* Sorts the files with tests marked `slow` first. Under pytest-xdist (`make test` runs `pytest -n 4`; pyproject.toml
-  gives `--dist loadfile`: each file runs on one worker, so module- and session-scoped fixtures, and the standard
-  suite's fixed port, stay within one worker) the longest files are then handed out first, and no worker is left
-  alone with a long file at the end.
+* Marks the standard suite `e2e`: it reads the sandbox over real HTTP, like the end-to-end tests (`make unit` leaves
+  it out; `make test` runs it).
+* Sorts the files with tests marked `slow` or `e2e` first. Under pytest-xdist (`make test` runs `pytest -n 4`;
+  pyproject.toml gives `--dist loadfile`: each file runs on one worker, so module- and session-scoped fixtures, and
+  the standard suite's fixed port, stay within one worker) the longest files are then handed out first, and no
+  worker is left alone with a long file at the end.
 * Starts the Harvest sandbox for the standard suite (and only for it), on the host and port that the scenario
   configs' `api_url` names (`integration_tests/*.json`, 127.0.0.1:48765), accepting the token and account id those
   configs carry. The sandbox serves the `tiny` dataset (seed 42) without rate limits.
@@ -41,7 +43,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = [item for item in items if item.get_closest_marker("image_tests") is None]
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    for item in items:
+        if _is_standard_test(item):
+            item.add_marker(pytest.mark.e2e)
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("e2e")}
     items.sort(key=lambda item: item.path not in slow_files)
 
 
