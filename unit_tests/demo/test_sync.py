@@ -17,11 +17,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture
 def running_sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(seed=42, dataset="tiny", rate_limits=False).start()
-    try:
+    with SandboxServer(seed=42, dataset="tiny", rate_limits=False) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_given_a_config_when_make_sync_runs_twice_then_the_second_sync_is_incremental_and_sees_the_changes(
