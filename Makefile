@@ -8,18 +8,24 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+## uv installs the same packages from the same index (PyPI) several times faster than pip.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
 	touch $(STAMP)
+
+## pytest workers (pytest-xdist; each test file runs on one worker, see pyproject.toml and conftest.py). More workers
+## than the 2 cores this is sized for: the end-to-end tests spend much of their time waiting (on rate limits, injected
+## faults, the connector's start-up in another process), and each worker has its own sandbox on a free port.
+TEST_WORKERS ?= 4
 
 ## The whole test suite: lint, type checks, unit, sandbox and end-to-end tests.
 test: venv lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 unit: venv
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not e2e"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -69,7 +75,7 @@ FULL ?=
 BENCH_ARGS ?=
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev,bench]"
 	touch $(BENCH_STAMP)
 
 bench: venv $(BENCH_STAMP)

@@ -3,6 +3,12 @@
 * Registers the CDK's standard-test hooks (scenario parametrization from `acceptance-test-config.yml`).
 * Deselects the standard suite's `image_tests` (they need a Docker daemon and the network); set
   `HARVEST_IMAGE_TESTS=1` to keep them.
+* Marks the standard suite `e2e`: it reads the sandbox over real HTTP, like the end-to-end tests (`make unit` leaves
+  it out; `make test` runs it).
+* Sorts the files with tests marked `slow` or `e2e` first. Under pytest-xdist (`make test` runs `pytest -n 4`;
+  pyproject.toml gives `--dist loadfile`: each file runs on one worker, so module- and session-scoped fixtures, and
+  the standard suite's fixed port, stay within one worker) the longest files are then handed out first, and no
+  worker is left alone with a long file at the end.
 * Starts the Harvest sandbox for the standard suite (and only for it), on the host and port that the scenario
   configs' `api_url` names (`integration_tests/*.json`, 127.0.0.1:48765), accepting the token and account id those
   configs carry. The sandbox serves the `tiny` dataset (seed 42) without rate limits.
@@ -32,13 +38,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("HARVEST_IMAGE_TESTS") == "1":
-        return
-    kept = [item for item in items if item.get_closest_marker("image_tests") is None]
-    deselected = [item for item in items if item.get_closest_marker("image_tests") is not None]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
+    if os.environ.get("HARVEST_IMAGE_TESTS") != "1":
+        deselected = [item for item in items if item.get_closest_marker("image_tests") is not None]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item.get_closest_marker("image_tests") is None]
+    for item in items:
+        if _is_standard_test(item):
+            item.add_marker(pytest.mark.e2e)
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def valid_scenario_config() -> dict[str, Any]:
@@ -57,17 +66,6 @@ def _is_standard_test(item: pytest.Item) -> bool:
     return cls is not None and issubclass(cls, ConnectorTestSuiteBase)
 
 
-def _touch_collections_older_than(data: dict[str, Any], start: str) -> None:
-    """basic_read needs records in every stream: where a whole collection was last updated before the start date,
-    move the newest record's updated_at just after it. A stop-gap until the tiny dataset has such records itself
-    (requested in .tmp/bugs-sandbox.md: invoice_item_categories, expense_categories from 2017-01-01)."""
-    later = start[:10] + "T12:00:00Z"
-    for records in data["collections"].values():
-        stamped = [r for r in records if isinstance(r.get("updated_at"), str)]
-        if stamped and all(r["updated_at"] <= start for r in stamped):
-            max(stamped, key=lambda r: r["updated_at"])["updated_at"] = later
-
-
 @pytest.fixture(scope="session")
 def standard_suite_sandbox() -> Iterator[Any]:
     """The sandbox the scenario configs point at: their host and port, their account id and (valid) token."""
@@ -83,7 +81,6 @@ def standard_suite_sandbox() -> Iterator[Any]:
         data = json.loads(dataset_path.read_text())
         data["account_id"] = int(valid["account_id"])
         data["tokens"]["administrator"] = valid["credentials"]["api_token"]
-        _touch_collections_older_than(data, valid["replication_start_date"])
         dataset_path.write_text(json.dumps(data))
         server = SandboxServer(
             seed=42,

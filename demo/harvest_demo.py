@@ -59,7 +59,7 @@ DEFAULT_DATA_DIR = REPO_ROOT / "demo-data"
 DEFAULT_CONNECTOR = REPO_ROOT / ".venv" / "bin" / "source-harvest"
 DEFAULT_SANDBOX_COMMAND = f"{REPO_ROOT / '.venv' / 'bin' / 'python'} -m harvest_sandbox"
 DEMO_DUCKDB_NAME = "harvest-demo.duckdb"
-# Time and expenses in the sandbox's datasets start in 2019 (harvest_sandbox/datagen.py).
+# Time and expenses in the sandbox's datasets start about eight years before today (harvest_sandbox/datagen.py).
 DEMO_START_DATE = "2019-01-01T00:00:00Z"
 DEFAULT_MUTATIONS = 25
 
@@ -162,7 +162,7 @@ def print_question(cache: Any) -> list[dict[str, Any]]:
     answer = billable_hours_per_client_month(cache)
     months = answer.months
     span = f"{months[0]} .. {months[-1]}" if months else "no data"
-    print_section(f"Billable hours per client and month, last 6 months with time entries ({span})")
+    print_section(f"Billable hours per client and month, the 6 whole months before the newest time entry ({span})")
     print(answer.as_table())
     return answer.rows
 
@@ -314,12 +314,15 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
             print(f"Removed the previous demo DuckDB file {db_path}: every demo run starts from a fresh sandbox.")
         config = sandbox_connector_config(info, start_date=args.start_date)
         source, streams = connect_source(connector, config, args.streams)
+        control = SandboxControl(info.url)
+        anchor = control.anchor()
         print(
-            f"DuckDB file: {db_path}\nreplication_start_date {args.start_date} (the sandbox's time tracking starts "
-            "in 2019):\n  records last changed before it are not synced, as in any Airbyte sync."
+            f"DuckDB file: {db_path}\nreplication_start_date {args.start_date}; the sandbox's history runs from about "
+            f"eight years back to {anchor} (when it started):\n  records last changed before the start date are not "
+            "synced, as in any Airbyte sync."
         )
         with open_duckdb_cache(db_path) as cache:
-            syncs = full_then_incremental_sync(source, cache, streams, SandboxControl(info.url), args.mutations)
+            syncs = full_then_incremental_sync(source, cache, streams, control, args.mutations)
             print_demo_report(syncs)
             answer_rows = print_question(cache)
         sandbox_pid = sandbox.pid
@@ -336,6 +339,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "duckdb_path": str(db_path),
         "sandbox_pid": sandbox_pid,
+        "sandbox_anchor": anchor,
         **demo_summary(syncs),
         "billable_hours": answer_rows,
         "billable_hours_sql": BILLABLE_HOURS_SQL,

@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
     from .pyairbyte_runner import SyncRun
 
-# Billable hours per client and month, over the six months up to the newest time entry (anchoring on the data
-# rather than on today keeps the answer meaningful for the sandbox's fixed dataset and for an idle account alike).
+# Billable hours per client and month, over the six whole months before the month of the newest time entry. Anchoring
+# on the data rather than on today keeps the answer meaningful for an idle account too; leaving out the newest month,
+# which is usually still running (the sandbox's history ends today), keeps every month shown comparable.
 BILLABLE_HOURS_SQL = """
 WITH entries AS (
     SELECT
@@ -29,7 +30,7 @@ SELECT
     client,
     round(sum(hours), 2) AS billable_hours
 FROM entries, newest
-WHERE spent_on >= newest.month - INTERVAL 5 MONTH
+WHERE spent_on >= newest.month - INTERVAL 6 MONTH AND spent_on < newest.month
 GROUP BY ALL
 ORDER BY month, billable_hours DESC
 """

@@ -240,6 +240,10 @@ class SandboxControl:
     def request_counts(self) -> RequestCounts:
         return RequestCounts.from_answer(self._call("GET", "counts"))
 
+    def anchor(self) -> str:
+        """Where the sandbox's generated history ends (its "now" when it started), ``YYYY-MM-DDTHH:MM:SSZ``."""
+        return str(self._call("GET", "info")["anchor"])
+
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(

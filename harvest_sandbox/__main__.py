@@ -21,6 +21,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--dataset", default="small", help="tiny | small | large | path/to/dataset.json")
+    parser.add_argument(
+        "--anchor", help="where the generated history ends, e.g. 2026-11-01T12:00:00Z (default: now); fixes the bytes"
+    )
     limits = parser.add_mutually_exclusive_group()
     limits.add_argument("--rate-limits", dest="rate_limits", action="store_true", default=True)
     limits.add_argument("--no-rate-limits", dest="rate_limits", action="store_false")
@@ -40,11 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         from .app import load_dataset
         from .loader import dump_json
 
-        dump_json(load_dataset(args.seed, args.dataset), args.dump)
+        dump_json(load_dataset(args.seed, args.dataset, args.anchor), args.dump)
         return 0
     server = SandboxServer(
         seed=args.seed,
         dataset=args.dataset,
+        anchor=args.anchor,
         host=args.host,
         port=args.port,
         verbose=args.verbose,

@@ -13,13 +13,14 @@ import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from . import control, routes
 from .auth import Auth
-from .clock import Clock, system_clock
+from .clock import Clock, as_anchor, fmt_datetime, system_clock
 from .errors import HTML, HarvestError, RouteNotFound
 from .faults import FaultRule, Faults
 from .handlers import Ctx
@@ -48,19 +49,21 @@ class Config:
 
 
 @lru_cache(maxsize=4)
-def _generated(seed: int, dataset: str) -> Dataset:
+def _generated(seed: int, dataset: str, anchor: datetime) -> Dataset:
     from .datagen import generate
 
-    return generate(seed, dataset)
+    return generate(seed, dataset, anchor)
 
 
-def load_dataset(seed: int, dataset: str) -> Dataset:
-    """A named size (cached per process, datasets are never mutated) or a JSON dataset file path."""
+def load_dataset(seed: int, dataset: str, anchor: datetime | str | None = None) -> Dataset:
+    """A named size whose history ends at ``anchor`` (default: now; cached per process, datasets are never mutated),
+    or a JSON dataset file path (its own ``anchor``, else this one)."""
+    moment = as_anchor(anchor)
     if dataset.endswith(".json") or "/" in dataset:
         from .loader import load_json
 
-        return load_json(Path(dataset), seed=seed)
-    return _generated(seed, dataset)
+        return load_json(Path(dataset), seed=seed, anchor=moment)
+    return _generated(seed, dataset, moment)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class SandboxApp:
         *,
         seed: int = 42,
         dataset: str = "tiny",
+        anchor: datetime | str | None = None,
         clock: Clock = system_clock,
         time_fn: Any = time.time,
         **config: Any,
@@ -92,6 +96,8 @@ class SandboxApp:
         self.seed = seed
         self.dataset_name = dataset
         self.initial_dataset = (seed, dataset)
+        #: The generated history ends here (default: the clock's now); a reseed keeps it.
+        self.anchor = as_anchor(anchor, clock)
         self.clock = clock
         self.time_fn = time_fn
         self.initial_config = Config(**config)
@@ -100,7 +106,7 @@ class SandboxApp:
         self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
         self.errors: list[str] = []
-        self._load(load_dataset(seed, dataset))
+        self._load(load_dataset(seed, dataset, self.anchor))
 
     # -- state --------------------------------------------------------------------------------------------------
     def _load(self, dataset: Dataset) -> None:
@@ -136,7 +142,7 @@ class SandboxApp:
         ``initial=True`` also undoes a ``reseed`` (the fixture uses it)."""
         if initial and (self.seed, self.dataset_name) != self.initial_dataset:
             self.seed, self.dataset_name = self.initial_dataset
-            self.dataset = load_dataset(self.seed, self.dataset_name)
+            self.dataset = load_dataset(self.seed, self.dataset_name, self.anchor)
         with self.lock:
             self.config = replace(self.initial_config)
             self.faults.clear()
@@ -144,13 +150,15 @@ class SandboxApp:
             self.errors.clear()
             self._load(self.dataset)
 
-    def reseed(self, seed: int, dataset: str | None = None) -> None:
+    def reseed(self, seed: int, dataset: str | None = None, anchor: datetime | str | None = None) -> None:
         with self.lock:
             self.seed = seed
             self.dataset_name = dataset or self.dataset_name
+            if anchor is not None:
+                self.anchor = as_anchor(anchor)
             self.faults.clear()
             self.log.clear()
-            self._load(load_dataset(seed, self.dataset_name))
+            self._load(load_dataset(seed, self.dataset_name, self.anchor))
 
     def configure(self, **changes: Any) -> Config:
         known = {f.name for f in fields(Config)}
@@ -199,7 +207,7 @@ class SandboxApp:
                 "refresh_token": self.auth.initial_refresh_token,
                 "token_url": base_url + "/api/v2/oauth2/token",
             },
-            "anchor": self.dataset.anchor.isoformat().replace("+00:00", "Z"),
+            "anchor": fmt_datetime(self.dataset.anchor),
         }
 
     def take_errors(self) -> list[str]:

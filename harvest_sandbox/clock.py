@@ -7,12 +7,26 @@ from datetime import UTC, date, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
-#: The fixed "now" every generated dataset is anchored to: same seed, same bytes, whatever the real date.
-DATASET_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+#: The anchor the generator's calendar is written for (and a fixed anchor for tests that need the same bytes on
+#: every run). A dataset's anchor is its "now": its history ends there. Any other anchor moves every generated date by
+#: the same number of days, so the data has the same shape whatever the date.
+REFERENCE_ANCHOR = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def as_anchor(value: datetime | str | None, clock: Clock = system_clock) -> datetime:
+    """A dataset anchor: ``value`` (a datetime or ISO-8601 text), or the clock's now when None; whole seconds, UTC.
+
+    >>> as_anchor("2026-11-01T12:00:00.5Z")
+    datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.timezone.utc)
+    """
+    moment = clock() if value is None else parse_datetime(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return floor_second(moment.astimezone(UTC))
 
 
 def fmt_datetime(value: datetime) -> str:

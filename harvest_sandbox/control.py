@@ -3,7 +3,7 @@
 =======================================  ======================================================================
 ``GET  /_sandbox/info``                  url, seed, dataset, account_id, tokens{role}, users{role}, oauth{...}
 ``POST /_sandbox/reset``                 back to the seeded dataset + initial config; clears faults/log/limits
-``POST /_sandbox/seed``                  ``{"seed": 7, "dataset": "small"}``: regenerate (tokens change too)
+``POST /_sandbox/seed``                  ``{"seed": 7, "dataset": "small", "anchor": ISO}``: regenerate
 ``POST /_sandbox/mutate``                ``{"n": 10}`` -> ``{"changes": [{"op","resource","id","parent_id"}]}``
 ``POST /_sandbox/records``               ``{"op": "create"|"update"|"delete", "resource", "id", "fields",
                                          "parent_id"}`` -> the record
@@ -45,7 +45,7 @@ def handle(app: SandboxApp, request: Request) -> Response:
         return Response.json({"ok": True, **app.info(request.base_url)})
     if head == "seed" and method == "POST":
         assert isinstance(body, dict)
-        app.reseed(int(body.get("seed", app.seed)), body.get("dataset"))
+        app.reseed(int(body.get("seed", app.seed)), body.get("dataset"), body.get("anchor"))
         return Response.json({"ok": True, **app.info(request.base_url)})
     if head == "mutate" and method == "POST":
         assert isinstance(body, dict)

@@ -1,7 +1,9 @@
 """Seeded generator of a realistic Harvest account.
 
-Every random choice goes through ONE ``random.Random(seed)``; every timestamp is relative to the fixed
-:data:`~harvest_sandbox.clock.DATASET_NOW`, so the same seed and size give the same bytes on every machine.
+Every random choice goes through ONE ``random.Random(seed)``; every date is relative to the dataset's anchor, its
+"now" (by default the moment it is generated; :data:`~harvest_sandbox.clock.REFERENCE_ANCHOR` where a test needs
+fixed bytes). The same seed, size and anchor give the same bytes on every machine; another anchor moves every date
+by the same number of days, so the shape of the data (counts, states, ids) is the same at any date.
 
 Sizes (see :data:`SIZES`): ``tiny`` for unit-speed tests (every connector stream has records, child endpoints have
 several parents, some lists are longer than a small ``per_page``), ``small`` for the demo, ``large`` for the
@@ -20,11 +22,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .clock import DATASET_NOW
+from .clock import REFERENCE_ANCHOR, as_anchor
 from .store import Dataset, Record
 
+# The calendar below is written as of REFERENCE_ANCHOR (2026-11-01); a dataset anchored elsewhere moves every one of
+# these dates by its anchor's offset (Generator.on).
 ACCOUNT_OPENED = date(2016, 6, 1)
 HISTORY_START = date(2019, 1, 2)
+#: How far back a record stamped "today" may go (working hours before the anchor).
+TODAY_SPAN_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -280,13 +286,16 @@ def _iso(day: date, seconds: int) -> str:
 class Generator:
     """One pass over the account, in dependency order. Use :func:`generate`."""
 
-    def __init__(self, seed: int, size: Size, name: str) -> None:
+    def __init__(self, seed: int, size: Size, name: str, anchor: datetime) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
         self.size = size
         self.name = name
-        self.now: datetime = DATASET_NOW
-        self.today: date = DATASET_NOW.date()
+        self.now: datetime = anchor
+        self.today: date = anchor.date()
+        self.shift = self.today - REFERENCE_ANCHOR.date()
+        self.opened = self.on(ACCOUNT_OPENED)
+        self.history_start = self.on(HISTORY_START)
         self.c: dict[str, list[Record]] = {}
         self.parents: dict[str, dict[int, int]] = {}
 
@@ -310,11 +319,26 @@ class Generator:
             return start
         return start + timedelta(days=self.randint(0, (end - start).days))
 
+    def on(self, day: date) -> date:
+        """A day of the reference calendar (as of 2026-11-01) on this dataset's calendar."""
+        return day + self.shift
+
     def stamp(self, day: date) -> str:
-        """A working-hours timestamp on ``day``, never after the anchor."""
+        """A working-hours timestamp on ``day``; from ``day`` on the anchor's: in the hours before it, never after."""
         if day >= self.today:
-            return _iso(self.today, self.randint(6 * 3600, self.now.hour * 3600 - 1))
+            return self.before_now(self.randint(1, TODAY_SPAN_SECONDS))
         return _iso(day, self.randint(7 * 3600, 19 * 3600))
+
+    def before_now(self, seconds: int) -> str:
+        return (self.now - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def maintained(self, index: int, created: str) -> str:
+        """``updated_at`` of an account setting (a role, a category) that is still edited years after its creation:
+        the first of its list, and 40% of the others, last changed in the two years before the anchor."""
+        if index > 0 and self.rng.random() >= 0.4:
+            return self.later_stamp(created)
+        recent = self.day_between(self.today - timedelta(days=730), self.today)
+        return max(created, self.stamp(recent))
 
     def later_stamp(self, created: str, p_edit: float = 0.25, max_days: int = 400) -> str:
         """``updated_at`` for a record created at ``created``: usually the same, sometimes a later edit."""
@@ -419,11 +443,9 @@ class Generator:
                 access = (
                     ["administrator"] if pick < 0.08 else ["manager", "project_creator"] if pick < 0.3 else ["member"]
                 )
-            created_day = (
-                ACCOUNT_OPENED if i == 0 else self.day_between(ACCOUNT_OPENED, self.today - timedelta(days=200))
-            )
+            created_day = self.opened if i == 0 else self.day_between(self.opened, self.today - timedelta(days=200))
             if i < 3:
-                created_day = min(created_day, date(2016, 9, 1))
+                created_day = min(created_day, self.on(date(2016, 9, 1)))
             created = self.stamp(created_day)
             is_active = i < 3 or rng.random() > 0.15
             claims = (
@@ -466,15 +488,15 @@ class Generator:
         rng = self.rng
         roles: list[Record] = []
         users = self.c["users"]
-        for name in ROLE_NAMES[: max(3, min(len(ROLE_NAMES), len(users) // 2))]:
+        for i, name in enumerate(ROLE_NAMES[: max(3, min(len(ROLE_NAMES), len(users) // 2))]):
             members = sorted(u["id"] for u in users if rng.random() < 0.35)
-            created = self.stamp(self.day_between(ACCOUNT_OPENED, date(2020, 6, 1)))
+            created = self.stamp(self.day_between(self.opened, self.on(date(2020, 6, 1))))
             roles.append(
                 {
                     "id": 0,
                     "name": name,
                     "created_at": created,
-                    "updated_at": self.later_stamp(created),
+                    "updated_at": self.maintained(i, created),
                     "user_ids": members,
                 }
             )
@@ -489,9 +511,9 @@ class Generator:
         clients: list[Record] = []
         for i in range(self.size.clients):
             created_day = (
-                self.day_between(ACCOUNT_OPENED, date(2016, 12, 31))
+                self.day_between(self.opened, self.on(date(2016, 12, 31)))
                 if i < 2
-                else self.day_between(ACCOUNT_OPENED, self.today - timedelta(days=90))
+                else self.day_between(self.opened, self.today - timedelta(days=90))
             )
             created = self.stamp(created_day)
             currency = ("USD", "EUR", "GBP")[i] if i < 3 else self.pick(CURRENCIES)
@@ -542,7 +564,7 @@ class Generator:
         rng = self.rng
         tasks: list[Record] = []
         for i, name in enumerate(TASK_NAMES[: self.size.tasks]):
-            created = self.stamp(ACCOUNT_OPENED if i < 4 else self.day_between(ACCOUNT_OPENED, date(2022, 1, 1)))
+            created = self.stamp(self.opened if i < 4 else self.day_between(self.opened, self.on(date(2022, 1, 1))))
             tasks.append(
                 {
                     "id": 0,
@@ -568,7 +590,7 @@ class Generator:
             client = clients[i % len(clients)] if i < len(clients) else self.pick(clients)
             client_day = date.fromisoformat(client["created_at"][:10])
             start = self.day_between(
-                max(client_day, HISTORY_START - timedelta(days=30)), self.today - timedelta(days=45)
+                max(client_day, self.history_start - timedelta(days=30)), self.today - timedelta(days=45)
             )
             is_active = client["is_active"] and (i < 4 or rng.random() > 0.2)
             end = (
@@ -615,7 +637,7 @@ class Generator:
         for record in projects:
             start = date.fromisoformat(record["starts_on"] or record["created_at"][:10])
             end = date.fromisoformat(record["ends_on"]) if record["ends_on"] else self.today
-            self.project_period[record["id"]] = (max(start, HISTORY_START), max(end, HISTORY_START))
+            self.project_period[record["id"]] = (max(start, self.history_start), max(end, self.history_start))
             self.client_of[record["id"]] = next(c for c in clients if c["id"] == record["client"]["id"])
         self.c["projects"] = projects
 
@@ -715,7 +737,7 @@ class Generator:
         rng = self.rng
         expense: list[Record] = []
         for i, (name, unit_name, unit_price) in enumerate(EXPENSE_CATEGORIES):
-            created = self.stamp(ACCOUNT_OPENED + timedelta(days=i))
+            created = self.stamp(self.opened + timedelta(days=i))
             expense.append(
                 {
                     "id": 0,
@@ -724,14 +746,14 @@ class Generator:
                     "unit_price": unit_price,
                     "is_active": i < 4 or rng.random() > 0.5,
                     "created_at": created,
-                    "updated_at": self.later_stamp(created),
+                    "updated_at": self.maintained(i, created),
                 }
             )
         self.assign_ids(expense, 4_195_900, 20)
         self.c["expense_categories"] = expense
         invoice: list[Record] = []
         for i, (name, service, exp) in enumerate(INVOICE_ITEM_CATEGORIES):
-            created = self.stamp(ACCOUNT_OPENED + timedelta(days=i))
+            created = self.stamp(self.opened + timedelta(days=i))
             invoice.append(
                 {
                     "id": 0,
@@ -739,15 +761,15 @@ class Generator:
                     "use_as_service": service,
                     "use_as_expense": exp,
                     "created_at": created,
-                    "updated_at": created,
+                    "updated_at": self.maintained(i, created),
                 }
             )
         self.assign_ids(invoice, 1_466_290, 5)
         self.c["invoice_item_categories"] = invoice
         estimate: list[Record] = []
         for i, name in enumerate(ESTIMATE_ITEM_CATEGORIES):
-            created = self.stamp(ACCOUNT_OPENED + timedelta(days=i))
-            estimate.append({"id": 0, "name": name, "created_at": created, "updated_at": self.later_stamp(created)})
+            created = self.stamp(self.opened + timedelta(days=i))
+            estimate.append({"id": 0, "name": name, "created_at": created, "updated_at": self.maintained(i, created)})
         self.assign_ids(estimate, 1_378_700, 5)
         self.c["estimate_item_categories"] = estimate
 
@@ -779,7 +801,7 @@ class Generator:
         states = ("draft", "sent", "accepted", "declined")
         for i in range(self.size.estimates):
             client = self.pick(clients)
-            issue = self.day_between(max(HISTORY_START, date.fromisoformat(client["created_at"][:10])), self.today)
+            issue = self.day_between(max(self.history_start, date.fromisoformat(client["created_at"][:10])), self.today)
             state = states[i] if i < 4 else self.pick(("draft", "sent", "sent", "accepted", "accepted", "declined"))
             items = []
             for _ in range(self.randint(1, 3)):
@@ -842,7 +864,7 @@ class Generator:
         forced = ("draft", "open", "paid", "closed")
         for i in range(self.size.invoices):
             client = clients[i % len(clients)] if i < len(clients) else self.pick(clients)
-            issue = self.day_between(max(HISTORY_START, date.fromisoformat(client["created_at"][:10])), self.today)
+            issue = self.day_between(max(self.history_start, date.fromisoformat(client["created_at"][:10])), self.today)
             age = (self.today - issue).days
             if i < len(forced):
                 state = forced[i]
@@ -1020,7 +1042,7 @@ class Generator:
             running = i == 0 or (day == today and rng.random() < 0.02)
             if running:
                 day, spent = today, today.isoformat()
-                created = _iso(today, self.now.hour * 3600 - 1800)
+                created = self.before_now(1800)
             external = None
             if rng.random() < 0.04:
                 external = {
@@ -1288,8 +1310,9 @@ def _accumulate(values: Sequence[float]) -> list[float]:
     return out
 
 
-def generate(seed: int = 42, dataset: str = "tiny") -> Dataset:
-    """Generate the named dataset size (``tiny``, ``small``, ``large``) for ``seed``."""
+def generate(seed: int = 42, dataset: str = "tiny", anchor: datetime | str | None = None) -> Dataset:
+    """Generate the named dataset size (``tiny``, ``small``, ``large``) for ``seed``, its history ending at ``anchor``
+    (default: now, whole seconds)."""
     if dataset not in SIZES:
         raise ValueError(f"unknown dataset size {dataset!r}; expected one of {', '.join(SIZES)} or a .json path")
-    return Generator(seed, SIZES[dataset], dataset).run()
+    return Generator(seed, SIZES[dataset], dataset, as_anchor(anchor)).run()

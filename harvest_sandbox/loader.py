@@ -5,7 +5,7 @@ Format::
     {"account_id": 1234567, "company": {...}, "principals": {"administrator": <user id>, "manager": ..., "member": ...},
      "tokens": {"administrator": "...", ...},                     # optional: derived from --seed when absent
      "oauth": {"client_id": "...", "client_secret": "...", "refresh_token": "..."},   # optional, likewise
-     "anchor": "2026-11-01T12:00:00Z",                            # optional
+     "anchor": "2026-11-01T12:00:00Z",                            # optional: the data's "now"
      "collections": {"clients": [...], "invoice_messages": [{"parent_id": <invoice id>, ...record}], ...}}
 
 Children without a parent in their payload (invoice/estimate messages, payments, billable/cost rates) carry a
@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import random
 import string
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .clock import DATASET_NOW, parse_datetime
+from .clock import as_anchor, fmt_datetime
 from .store import COLLECTIONS, SPECS, Dataset
 
 EXPLICIT_PARENT = tuple(n for n in COLLECTIONS if SPECS[n].parent and SPECS[n].parent_of is None)
@@ -30,7 +31,8 @@ def _token(rng: random.Random, n: int) -> str:
     return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
 
 
-def load_json(path: Path, *, seed: int = 42) -> Dataset:
+def load_json(path: Path, *, seed: int = 42, anchor: datetime | None = None) -> Dataset:
+    """The dataset in ``path``; its ``anchor`` when it names one, else ``anchor`` (default: now)."""
     data: dict[str, Any] = json.loads(Path(path).read_text())
     rng = random.Random(seed)
     account_id = int(data["account_id"])
@@ -62,7 +64,7 @@ def load_json(path: Path, *, seed: int = 42) -> Dataset:
         oauth_client_id=oauth.get("client_id") or _token(rng, 24),
         oauth_client_secret=oauth.get("client_secret") or _token(rng, 64),
         oauth_refresh_token=oauth.get("refresh_token") or f"{account_id}.rt.{_token(rng, 64)}",
-        anchor=parse_datetime(data["anchor"]) if data.get("anchor") else DATASET_NOW,
+        anchor=as_anchor(data.get("anchor") or anchor),
     )
 
 
@@ -84,7 +86,7 @@ def dump_json(dataset: Dataset, path: Path) -> None:
             "client_secret": dataset.oauth_client_secret,
             "refresh_token": dataset.oauth_refresh_token,
         },
-        "anchor": dataset.anchor.isoformat().replace("+00:00", "Z"),
+        "anchor": fmt_datetime(dataset.anchor),
         "collections": collections,
     }
     Path(path).write_text(json.dumps(payload, indent=1))

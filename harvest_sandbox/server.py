@@ -7,6 +7,7 @@ import socket
 import struct
 import sys
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -76,8 +77,10 @@ class SandboxServer:
     >>> server.url, server.account_id, server.tokens["member"]  # doctest: +SKIP
     >>> server.stop()
 
-    Keyword arguments besides ``seed``/``dataset``/``host``/``port``/``clock``/``verbose`` are
-    :class:`~harvest_sandbox.app.Config` knobs (``rate_limits``, ``time_scale``, ``updated_since``, ...).
+    ``anchor`` (a datetime or ISO-8601 text, default: now) is where the generated history ends; pass a fixed one
+    (``harvest_sandbox.clock.REFERENCE_ANCHOR``) for the same bytes on every run. Keyword arguments besides
+    ``seed``/``dataset``/``anchor``/``host``/``port``/``clock``/``verbose`` are :class:`~harvest_sandbox.app.Config`
+    knobs (``rate_limits``, ``time_scale``, ``updated_since``, ...).
     """
 
     def __init__(
@@ -192,8 +195,8 @@ class SandboxServer:
         """Back to the seeded dataset (``initial=True``: the seed and dataset the server was created with)."""
         self.app.reset(initial=initial)
 
-    def reseed(self, seed: int, dataset: str | None = None) -> None:
-        self.app.reseed(seed, dataset)
+    def reseed(self, seed: int, dataset: str | None = None, anchor: datetime | str | None = None) -> None:
+        self.app.reseed(seed, dataset, anchor)
 
     def configure(self, **changes: Any) -> None:
         self.app.configure(**changes)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from . import auth
-from .clock import DATASET_NOW, Clock, fmt_datetime, parse_date, parse_datetime, system_clock
+from .clock import Clock, fmt_datetime, parse_date, parse_datetime, system_clock
 from .errors import Forbidden, NotFound, Unprocessable
 from .pagination import Mode
 
@@ -236,7 +236,8 @@ class Dataset:
     oauth_client_id: str
     oauth_client_secret: str
     oauth_refresh_token: str
-    anchor: datetime = DATASET_NOW
+    #: The data's "now": the generated history ends here, and mutations are stamped after it.
+    anchor: datetime
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def _deletions(stream: Mapping[str, Any]) -> str:
     return f"tombstones, `{window}` in the last `deletions_lookback_days`" if window else "tombstones, whole list"
 
 
+@cache  # a pure function of manifest.yaml and components.py (the docs test calls it twice)
 def streams_table() -> str:
     """The markdown table, one row per stream, in the manifest's order."""
     folder = connector_dir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -27,6 +28,17 @@ def api(
     sent = sandbox.headers(role) if role else {"User-Agent": USER_AGENT}
     sent.update(headers or {})
     return _SESSION.request(method, url, headers=sent, params=params or None, json=json_body, timeout=10)
+
+
+def last_year(sandbox: SandboxServer) -> dict[str, str]:
+    """The 365-day report window (``from``/``to``, ``YYYYMMDD``) that ends on the day of the dataset's anchor."""
+    end = sandbox.store.dataset.anchor.date()
+    return {"from": (end - timedelta(days=364)).strftime("%Y%m%d"), "to": end.strftime("%Y%m%d")}
+
+
+def iso_window(window: dict[str, str]) -> dict[str, Any]:
+    """``window`` with ``YYYY-MM-DD`` dates (the store's filters and the records' ``spent_date``)."""
+    return {key: f"{day[:4]}-{day[4:6]}-{day[6:]}" for key, day in window.items()}
 
 
 def walk(sandbox: SandboxServer, path: str, role: str = "administrator", **params: Any) -> list[dict[str, Any]]:

@@ -9,10 +9,14 @@ import pytest
 import requests
 
 from harvest_sandbox import SandboxServer
+from harvest_sandbox.clock import fmt_datetime
 from harvest_sandbox.testing import fail_on_handler_errors
 from harvest_sandbox.tests.client import api
 
-_ANCHOR = "2026-11-01T12:00:00Z"
+
+def _anchor(sandbox: SandboxServer) -> str:
+    """The dataset's "now": every seeded record was updated at or before it, every mutation after it."""
+    return fmt_datetime(sandbox.store.dataset.anchor)
 
 
 def _control(sandbox: SandboxServer, method: str, path: str, body: Any = None) -> Any:
@@ -23,12 +27,13 @@ def _control(sandbox: SandboxServer, method: str, path: str, body: Any = None) -
 
 def test_given_update_when_listing_updated_since_anchor_then_only_the_changed_record(sandbox: SandboxServer) -> None:
     client = sandbox.store.iter_records("clients")[2]
+    anchor = _anchor(sandbox)
 
     sandbox.store.update("clients", client["id"], {"name": "Renamed Ltd"})
 
-    changed = api(sandbox, "/v2/clients", updated_since=_ANCHOR).json()["clients"]
+    changed = api(sandbox, "/v2/clients", updated_since=anchor).json()["clients"]
     assert [(c["id"], c["name"]) for c in changed] == [(client["id"], "Renamed Ltd")]
-    assert changed[0]["updated_at"] > _ANCHOR
+    assert changed[0]["updated_at"] > anchor
 
 
 def test_given_injected_clock_when_mutating_then_timestamps_come_from_it(sandbox: SandboxServer) -> None:
@@ -59,7 +64,7 @@ def test_given_mutate_batch_then_every_change_is_visible(sandbox: SandboxServer)
         exists = sandbox.store.exists(change.resource, change.id)
         assert exists is (change.op != "delete")
         if change.op != "delete":
-            assert sandbox.store.get(change.resource, change.id)["updated_at"] > _ANCHOR
+            assert sandbox.store.get(change.resource, change.id)["updated_at"] > _anchor(sandbox)
     assert {c.op for c in changes} >= {"create", "update"}
 
 
@@ -109,7 +114,7 @@ def test_given_reset_then_dataset_config_and_log_are_back(sandbox: SandboxServer
 
     _control(sandbox, "POST", "reset")
 
-    assert not api(sandbox, "/v2/time_entries", updated_since=_ANCHOR).json()["time_entries"]
+    assert not api(sandbox, "/v2/time_entries", updated_since=_anchor(sandbox)).json()["time_entries"]
     assert _control(sandbox, "GET", "config")["updated_since"] == "strict"
     assert len(_control(sandbox, "GET", "requests")["requests"]) == 1
 

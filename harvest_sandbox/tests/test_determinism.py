@@ -7,6 +7,7 @@ import json
 import requests
 
 from harvest_sandbox import SandboxServer
+from harvest_sandbox.clock import REFERENCE_ANCHOR
 from harvest_sandbox.datagen import generate
 
 
@@ -15,20 +16,24 @@ def _page(server: SandboxServer, path: str) -> bytes:
     return requests.get(server.url + path, headers=headers, timeout=10).content
 
 
-def test_given_same_seed_when_generating_twice_then_identical_datasets() -> None:
-    first, second = generate(42, "tiny"), generate(42, "tiny")
+def test_given_same_seed_and_anchor_when_generating_twice_then_identical_datasets() -> None:
+    first, second = generate(42, "tiny", REFERENCE_ANCHOR), generate(42, "tiny", REFERENCE_ANCHOR)
 
     assert json.dumps(first.collections) == json.dumps(second.collections)
     assert first.tokens == second.tokens and first.account_id == second.account_id
 
 
 def test_given_different_seed_when_generating_then_data_differs() -> None:
-    assert json.dumps(generate(42, "tiny").collections) != json.dumps(generate(43, "tiny").collections)
+    first, other = generate(42, "tiny", REFERENCE_ANCHOR), generate(43, "tiny", REFERENCE_ANCHOR)
+
+    assert json.dumps(first.collections) != json.dumps(other.collections)
 
 
-def test_given_two_servers_with_same_seed_when_reading_a_page_then_same_bytes(sandbox: SandboxServer) -> None:
+def test_given_two_servers_with_same_seed_and_anchor_when_reading_a_page_then_same_bytes(
+    sandbox: SandboxServer,
+) -> None:
     path = "/v2/time_entries?per_page=25&page=2"
-    with SandboxServer(seed=42, dataset="tiny", rate_limits=False) as other:
+    with SandboxServer(seed=42, dataset="tiny", anchor=sandbox.store.dataset.anchor, rate_limits=False) as other:
         assert _page(other, path) == _page(sandbox, path)
         assert b"http://sandbox.test/v2/time_entries?page=3&per_page=25" in _page(other, path)
 
@@ -39,7 +44,7 @@ def test_given_other_seed_when_reading_a_page_then_bytes_differ(sandbox: Sandbox
 
 
 def test_given_small_dataset_then_sizes_match_the_demo_profile() -> None:
-    dataset = generate(42, "small")
+    dataset = generate(42, "small", REFERENCE_ANCHOR)
     sizes = {name: len(records) for name, records in dataset.collections.items()}
 
     assert sizes["users"] == 20 and sizes["clients"] == 30 and sizes["projects"] == 60

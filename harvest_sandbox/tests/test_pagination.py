@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from harvest_sandbox import SandboxServer
-from harvest_sandbox.tests.client import api, records, walk
+from harvest_sandbox.tests.client import api, iso_window, last_year, records, walk
 
 CURSOR_LISTS = [
     ("/v2/clients", "clients"),
@@ -180,9 +180,11 @@ def test_given_my_project_assignments_when_paging_then_links_point_at_numeric_us
 
 
 def test_given_report_when_paging_then_results_are_page_numbered(sandbox: SandboxServer) -> None:
-    pages = walk(sandbox, "/v2/reports/time/tasks", per_page=1, **{"from": "20251102", "to": "20261101"})
+    window = last_year(sandbox)
+    pages = walk(sandbox, "/v2/reports/time/tasks", per_page=1, **window)
 
     rows = records(pages, "results")
-    assert rows == sandbox.store.report("time/tasks", from_="2025-11-02", to="2026-11-01")
+    iso = iso_window(window)
+    assert rows == sandbox.store.report("time/tasks", from_=iso["from"], to=iso["to"])
     assert len(pages) == len(rows) > 1
-    assert "from=20251102" in pages[0]["links"]["next"] and "page=2" in pages[0]["links"]["next"]
+    assert f"from={window['from']}" in pages[0]["links"]["next"] and "page=2" in pages[0]["links"]["next"]

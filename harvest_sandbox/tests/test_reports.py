@@ -8,10 +8,7 @@ from typing import Any
 import pytest
 
 from harvest_sandbox import SandboxServer
-from harvest_sandbox.tests.client import api
-
-WINDOW = {"from": "20251102", "to": "20261101"}
-_ISO_WINDOW: dict[str, Any] = {"from": "2025-11-02", "to": "2026-11-01"}
+from harvest_sandbox.tests.client import api, iso_window, last_year
 
 
 def _rows(sandbox: SandboxServer, name: str, role: str = "administrator", **params: Any) -> list[dict[str, Any]]:
@@ -21,7 +18,9 @@ def _rows(sandbox: SandboxServer, name: str, role: str = "administrator", **para
 
 
 def _entries(sandbox: SandboxServer, name: str = "time_entries") -> list[dict[str, Any]]:
-    return [e for e in sandbox.store.iter_records(name) if "2025-11-02" <= e["spent_date"] <= "2026-11-01"]
+    """The records of the last year (the window of ``last_year``)."""
+    window = iso_window(last_year(sandbox))
+    return [e for e in sandbox.store.iter_records(name) if window["from"] <= e["spent_date"] <= window["to"]]
 
 
 @pytest.mark.parametrize(
@@ -38,7 +37,7 @@ def test_given_time_report_then_totals_equal_sums_of_time_entries(
             sums[1] += entry["hours"]
             sums[2] += entry["hours"] * entry["billable_rate"]
 
-    rows = _rows(sandbox, f"time/{report}", **WINDOW)
+    rows = _rows(sandbox, f"time/{report}", **last_year(sandbox))
 
     got = {
         (r[f"{subject}_id"], r["currency"]): [r["total_hours"], r["billable_hours"], r["billable_amount"]] for r in rows
@@ -63,14 +62,14 @@ def test_given_expense_report_then_totals_equal_sums_of_expenses(
         if expense["billable"]:
             sums[1] += expense["total_cost"]
 
-    rows = _rows(sandbox, f"expenses/{report}", **WINDOW)
+    rows = _rows(sandbox, f"expenses/{report}", **last_year(sandbox))
 
     got = {(r[f"{subject}_id"], r["currency"]): [r["total_amount"], r["billable_amount"]] for r in rows}
     assert got == {k: pytest.approx([round(v, 2) for v in sums], abs=0.01) for k, sums in expected.items()}
 
 
 def test_given_uninvoiced_report_then_counts_unbilled_billable_time_and_expenses(sandbox: SandboxServer) -> None:
-    rows = _rows(sandbox, "uninvoiced", **WINDOW)
+    rows = _rows(sandbox, "uninvoiced", **last_year(sandbox))
 
     for row in rows:
         entries = [e for e in _entries(sandbox) if e["project"]["id"] == row["project_id"]]
@@ -91,7 +90,7 @@ def test_given_uninvoiced_report_then_counts_unbilled_billable_time_and_expenses
 def test_given_include_fixed_fee_false_then_fixed_fee_projects_are_left_out(sandbox: SandboxServer) -> None:
     fixed = {p["id"] for p in sandbox.store.iter_records("projects") if p["is_fixed_fee"]}
 
-    rows = _rows(sandbox, "time/projects", include_fixed_fee="false", **WINDOW)
+    rows = _rows(sandbox, "time/projects", include_fixed_fee="false", **last_year(sandbox))
 
     assert fixed, "tiny dataset should have a fixed-fee project"
     assert not {r["project_id"] for r in rows} & fixed
@@ -127,7 +126,7 @@ def test_given_window_length_then_365_days_ok_and_366_rejected(
 
 @pytest.mark.parametrize("missing", ["from", "to"])
 def test_given_missing_window_bound_then_422(sandbox: SandboxServer, missing: str) -> None:
-    params = {k: v for k, v in WINDOW.items() if k != missing}
+    params = {k: v for k, v in last_year(sandbox).items() if k != missing}
 
     response = api(sandbox, "/v2/reports/uninvoiced", **params)
 
@@ -136,9 +135,11 @@ def test_given_missing_window_bound_then_422(sandbox: SandboxServer, missing: st
 
 
 def test_given_manager_when_reading_time_report_then_only_visible_time_counts(sandbox: SandboxServer) -> None:
-    admin = sum(r["total_hours"] for r in _rows(sandbox, "time/team", **WINDOW))
-    manager = sum(r["total_hours"] for r in _rows(sandbox, "time/team", "manager", **WINDOW))
-    expected = sum(e["hours"] for e in sandbox.store.list("time_entries", role="manager", **_ISO_WINDOW))
+    admin = sum(r["total_hours"] for r in _rows(sandbox, "time/team", **last_year(sandbox)))
+    manager = sum(r["total_hours"] for r in _rows(sandbox, "time/team", "manager", **last_year(sandbox)))
+    expected = sum(
+        e["hours"] for e in sandbox.store.list("time_entries", role="manager", **iso_window(last_year(sandbox)))
+    )
 
     assert manager == pytest.approx(expected, abs=0.05)
     assert manager < admin
@@ -148,7 +149,7 @@ def test_given_a_time_entry_edit_when_report_reread_then_totals_follow(sandbox: 
     entry = _entries(sandbox)[0]
     before = {
         r["client_id"]: r["total_hours"]
-        for r in _rows(sandbox, "time/clients", **WINDOW)
+        for r in _rows(sandbox, "time/clients", **last_year(sandbox))
         if r["currency"] == entry["client"]["currency"]
     }
 
@@ -156,7 +157,7 @@ def test_given_a_time_entry_edit_when_report_reread_then_totals_follow(sandbox: 
 
     after = {
         r["client_id"]: r["total_hours"]
-        for r in _rows(sandbox, "time/clients", **WINDOW)
+        for r in _rows(sandbox, "time/clients", **last_year(sandbox))
         if r["currency"] == entry["client"]["currency"]
     }
     assert after[entry["client"]["id"]] == pytest.approx(before[entry["client"]["id"]] + 1.0)

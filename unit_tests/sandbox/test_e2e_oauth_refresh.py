@@ -18,15 +18,17 @@ _START = "2017-01-01T00:00:00Z"
 # The tiny dataset's ~160 API requests take 1-2 s (2 workers), and two responses in the middle of the sync are
 # delayed by 2 s: a 1 s access-token lifetime (Harvest's expires_in is whole seconds) expires several times mid-sync.
 _LIFETIME_SECONDS = 1.0
+_DELAYED_AFTER = 60  # API requests before the two delayed ones
+_DELAY_SECONDS = 2.0
 
 
 def test_given_access_tokens_expiring_mid_sync_when_syncing_then_it_refreshes_and_completes(
     harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
     harvest.configure(token_lifetime=_LIFETIME_SECONDS)
-    harvest.add_fault("slow", path="/v2/*", after=40, every=40, count=2, delay=2.0)
+    harvest.add_fault("slow", path="/v2/*", after=_DELAYED_AFTER, count=2, delay=_DELAY_SECONDS)
     config = harvest.config(
-        replication_start_date=_START, credentials={"auth_type": "Client", **harvest.oauth}, num_workers=2
+        replication_start_date=_START, num_workers=2, credentials={"auth_type": "Client", **harvest.oauth}
     )
 
     run = run_connector("read", workdir, config, catalog=configured_catalog(discovered))
