@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 _START = "2015-01-01T00:00:00Z"  # before the account opened: the destination holds every record
 _LOOKBACK_DAYS = 365
+_ALL_DAYS = 3650  # a window that holds every time entry and expense of the sandbox's history
 _WINDOWED = ("expenses", "time_entries")  # deletions looked for by spent_date within the lookback
 _DELETED_AT = "_ab_cdc_deleted_at"
 
@@ -159,8 +160,9 @@ def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_
 def test_given_a_member_token_after_an_administrators_when_syncing_then_no_tombstone_until_an_administrator_syncs(
     harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
-    admin = harvest.config(replication_start_date=_START, deletions_lookback_days=_LOOKBACK_DAYS)
-    member = harvest.config("member", replication_start_date=_START, deletions_lookback_days=_LOOKBACK_DAYS)
+    # every entry in the window: a Member's own entries of the tiny dataset can be more than a year old
+    admin = harvest.config(replication_start_date=_START, deletions_lookback_days=_ALL_DAYS)
+    member = harvest.config("member", replication_start_date=_START, deletions_lookback_days=_ALL_DAYS)
     catalog = configured_catalog(discovered, ENTITY_STREAMS)
     store = harvest.store
     first = _run(harvest, workdir, admin, catalog)
@@ -184,7 +186,7 @@ def test_given_a_record_deleted_between_two_pages_of_the_reconciliation_read_whe
 ) -> None:
     # The small dataset's 5000 time entries are three pages of 2000 (page numbers, not cursors).
     with SandboxServer(seed=42, dataset="small", rate_limits=False) as server:
-        config = server.config(replication_start_date=_START, deletions_lookback_days=3650)
+        config = server.config(replication_start_date=_START, deletions_lookback_days=_ALL_DAYS)
         catalog = configured_catalog(discovered, ["time_entries"])
         first = _run(server, workdir, config, catalog)
         listed = [e["id"] for e in server.store.list("time_entries")]
