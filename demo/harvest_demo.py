@@ -40,6 +40,7 @@ from .pyairbyte_runner import (
     check_connection,
     get_harvest_source,
     has_saved_state,
+    marked_deleted_counts,
     open_duckdb_cache,
     prepare_environment,
     run_sync,
@@ -62,6 +63,10 @@ DEMO_DUCKDB_NAME = "harvest-demo.duckdb"
 # Time and expenses in the sandbox's datasets start about eight years before today (harvest_sandbox/datagen.py).
 DEMO_START_DATE = "2019-01-01T00:00:00Z"
 DEFAULT_MUTATIONS = 25
+# Deleted between the two syncs, besides the random changes: what people delete in Harvest (the newest time entries,
+# logged by mistake, an expense, a contact that left). Records the next sync can see gone: deletions are looked for
+# in the time entries and expenses of the last `deletions_lookback_days` (90) days and in the whole of other lists.
+DEMO_DELETIONS = (("time_entries", 2), ("expenses", 1), ("contacts", 1))
 
 
 class DemoError(RuntimeError):
@@ -172,7 +177,7 @@ def print_how_to_query(db_path: Path) -> None:
     print("Query it yourself, for example:")
     print(
         f"  .venv-demo/bin/python -c \"import duckdb; con = duckdb.connect('{db_path}', read_only=True); "
-        "con.sql('SELECT count(*) FROM time_entries').show()\""
+        "con.sql('SELECT count(*) FROM time_entries WHERE _ab_cdc_deleted_at IS NULL').show()\""
     )
     print(f'  duckdb -readonly {db_path} "SHOW TABLES"      # the DuckDB CLI: pip install duckdb-cli')
 
@@ -191,12 +196,14 @@ class DemoSyncs:
     streams: list[str]
     full: SyncRun
     rows_after_full: dict[str, int]
+    deleted: list[dict[str, Any]]
     changes: list[dict[str, Any]]
     incremental: SyncRun
     rows_after_incremental: dict[str, int]
     requests_full: RequestCounts
     requests_incremental: RequestCounts
     throttled: int
+    marked_deleted: dict[str, int]
 
 
 def start_sandbox(sandbox: SandboxProcess) -> SandboxInfo:
@@ -237,8 +244,12 @@ def full_then_incremental_sync(
     requests_full = control.request_counts()
 
     full_ended = time.monotonic()
-    changes = control.mutate(mutations)
-    print(f"\nChanged records in the sandbox (POST /_sandbox/mutate): {describe_changes(changes)}")
+    deleted = delete_recent_records(control)
+    changes = deleted + control.mutate(mutations)
+    print(
+        f"\nChanged records in the sandbox: deleted {describe_changes(deleted)} (POST /_sandbox/records), then "
+        f"{describe_changes(changes[len(deleted) :])} (POST /_sandbox/mutate)"
+    )
 
     wait_for_harvest_window(since=full_ended)
     incremental = run_sync(source, cache, label="incremental sync (state from the DuckDB file)", streams=streams)
@@ -247,20 +258,45 @@ def full_then_incremental_sync(
         streams=streams,
         full=full,
         rows_after_full=rows_after_full,
+        deleted=deleted,
         changes=changes,
         incremental=incremental,
         rows_after_incremental=table_row_counts(cache, streams),
         requests_full=requests_full,
         requests_incremental=requests_all - requests_full,
         throttled=requests_all.throttled,
+        marked_deleted=marked_deleted_counts(cache, streams),
     )
+
+
+def delete_recent_records(control: SandboxControl) -> list[dict[str, Any]]:
+    """Delete the newest records of DEMO_DELETIONS (lists are newest first); the changes, as mutate reports them."""
+    return [
+        control.delete(resource, record["id"])
+        for resource, count in DEMO_DELETIONS
+        for record in control.records(resource)[:count]
+    ]
 
 
 def print_demo_report(syncs: DemoSyncs) -> None:
     print_section("Records per stream")
-    print(streams_table(syncs.streams, syncs.rows_after_full, syncs.incremental, syncs.rows_after_incremental))
-    if any(change.get("op") == "delete" for change in syncs.changes):
-        print("(Deleted records stay in DuckDB: Harvest's API reports no deletions, so no sync can see them.)")
+    print(
+        streams_table(
+            syncs.streams,
+            syncs.rows_after_full,
+            syncs.incremental,
+            syncs.rows_after_incremental,
+            syncs.marked_deleted,
+        )
+    )
+    deletions = sum(1 for change in syncs.changes if change.get("op") == "delete")
+    print(
+        f"\nDeleted in Harvest since the full sync: {deletions}; marked deleted by the incremental sync's tombstones: "
+        f"{sum(syncs.marked_deleted.values())}.\nA tombstone sets the row's _ab_cdc_deleted_at (PyAirbyte keeps the "
+        "row; an Airbyte destination in append + dedup\nmode deletes it): query with WHERE _ab_cdc_deleted_at IS NULL, "
+        "as the answer below does. Time entries deleted while\nolder than deletions_lookback_days (90 days) are not "
+        "detected and stay as they were."
+    )
     print_section("API requests served by the sandbox")
     print(
         "Harvest allows 100 requests per 15 s (reports: 100 per 15 min); the connector stays under both. "
@@ -283,9 +319,11 @@ def demo_summary(syncs: DemoSyncs) -> dict[str, Any]:
                 "rows_after_full": syncs.rows_after_full[stream],
                 "incremental_records_read": syncs.incremental.records_read[stream],
                 "rows_after_incremental": syncs.rows_after_incremental[stream],
+                "rows_marked_deleted": syncs.marked_deleted[stream],
             }
             for stream in syncs.streams
         },
+        "deleted": syncs.deleted,
         "mutations": syncs.changes,
         "requests": {
             "full": {"total": syncs.requests_full.total, "per_endpoint": dict(syncs.requests_full.per_endpoint)},

@@ -136,6 +136,27 @@ def table_row_counts(cache: DuckDBCache, streams: Sequence[str]) -> dict[str, in
     return counts
 
 
+def marked_deleted_counts(cache: DuckDBCache, streams: Sequence[str]) -> dict[str, int]:
+    """Rows per stream whose `_ab_cdc_deleted_at` is set: records Harvest deleted, as the connector's tombstones left
+    them (PyAirbyte keeps the row, with the deletion time; 0 for streams without that column)."""
+    with_column = {
+        row["table_name"]
+        for row in cache.run_sql_query(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = '_ab_cdc_deleted_at'"
+        )
+    }
+    return {
+        stream: int(
+            cache.run_sql_query(f'SELECT count(*) AS n FROM main."{stream}" WHERE _ab_cdc_deleted_at IS NOT NULL')[0][
+                "n"
+            ]
+        )
+        if stream in with_column
+        else 0
+        for stream in streams
+    }
+
+
 def has_saved_state(cache: DuckDBCache) -> bool:
     """Whether this DuckDB file already holds connector state from an earlier sync (so the next one is incremental)."""
     provider = cache.get_state_provider(source_name=SOURCE_NAME, refresh=True)

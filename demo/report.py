@@ -15,14 +15,17 @@ if TYPE_CHECKING:
 # Billable hours per client and month, over the six whole months before the month of the newest time entry. Anchoring
 # on the data rather than on today keeps the answer meaningful for an idle account too; leaving out the newest month,
 # which is usually still running (the sandbox's history ends today), keeps every month shown comparable.
-BILLABLE_HOURS_SQL = """
+# Rows whose `_ab_cdc_deleted_at` is set are time entries Harvest deleted (the connector's tombstones; PyAirbyte keeps
+# the row): they are left out, as any query of an append or PyAirbyte table should.
+NOT_DELETED = "_ab_cdc_deleted_at IS NULL"
+BILLABLE_HOURS_SQL = f"""
 WITH entries AS (
     SELECT
         TRY_CAST(spent_date AS DATE) AS spent_on,
         coalesce(json_extract_string(client, '$.name'), '(no client)') AS client,
         TRY_CAST(hours AS DOUBLE) AS hours
     FROM main.time_entries
-    WHERE TRY_CAST(billable AS BOOLEAN)
+    WHERE TRY_CAST(billable AS BOOLEAN) AND {NOT_DELETED}
 ),
 newest AS (SELECT date_trunc('month', max(spent_on)) AS month FROM entries)
 SELECT
@@ -73,11 +76,14 @@ def streams_table(
     rows_after_full: Mapping[str, int],
     incremental: SyncRun | None,
     rows_after_incremental: Mapping[str, int] | None,
+    marked_deleted: Mapping[str, int] | None = None,
 ) -> str:
-    """Per stream: rows after the full sync, records the incremental sync re-read, and rows it added."""
+    """Per stream: rows after the full sync, records the incremental sync re-read, rows it added, and rows its
+    tombstones marked deleted."""
     headers = ["stream", "rows after full sync"]
     if incremental is not None and rows_after_incremental is not None:
-        headers += ["new/updated records (2nd sync)", "new rows"]
+        headers += ["new/updated records (2nd sync)", "new rows", "marked deleted"]
+    deleted = marked_deleted or {}
     rows = []
     for stream in streams:
         row: list[Any] = [stream, rows_after_full.get(stream, 0)]
@@ -85,11 +91,16 @@ def streams_table(
             row += [
                 incremental.records_read.get(stream, 0),
                 rows_after_incremental.get(stream, 0) - rows_after_full.get(stream, 0),
+                deleted.get(stream, 0),
             ]
         rows.append(row)
     footer: list[Any] = ["total", sum(rows_after_full.values())]
     if incremental is not None and rows_after_incremental is not None:
-        footer += [incremental.total_records, sum(rows_after_incremental.values()) - sum(rows_after_full.values())]
+        footer += [
+            incremental.total_records,
+            sum(rows_after_incremental.values()) - sum(rows_after_full.values()),
+            sum(deleted.values()),
+        ]
     return format_table(headers, rows, footer=footer)
 
 
@@ -157,7 +168,19 @@ class BillableHours:
 
 def billable_hours_per_client_month(cache: DuckDBCache) -> BillableHours:
     """Answer the question with SQL against the DuckDB file."""
-    tables = {row["table_name"] for row in cache.run_sql_query("SELECT table_name FROM information_schema.tables")}
-    if "time_entries" not in tables:
+    columns = {
+        row["column_name"]
+        for row in cache.run_sql_query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'time_entries'"
+        )
+    }
+    if not columns:
         return BillableHours(rows=[])
-    return BillableHours(rows=cache.run_sql_query(BILLABLE_HOURS_SQL))
+    return BillableHours(rows=cache.run_sql_query(billable_hours_sql(columns)))
+
+
+def billable_hours_sql(time_entry_columns: set[str]) -> str:
+    """BILLABLE_HOURS_SQL; without its deletion filter for a table synced with `emit_deletions: false` (no column)."""
+    if "_ab_cdc_deleted_at" in time_entry_columns:
+        return BILLABLE_HOURS_SQL
+    return BILLABLE_HOURS_SQL.replace(f" AND {NOT_DELETED}", "")

@@ -237,6 +237,15 @@ class SandboxControl:
         answer = self._call("POST", "mutate", {"n": count})
         return [dict(change) for change in answer.get("changes", [])]
 
+    def records(self, resource: str) -> list[dict[str, Any]]:
+        """Every record of ``resource`` as its list endpoint returns them to an Administrator (newest first)."""
+        return [dict(record) for record in self._call("GET", f"truth/{resource}").get(resource, [])]
+
+    def delete(self, resource: str, record_id: int) -> dict[str, Any]:
+        """Hard-delete one record, as Harvest does (no trace of it is left in any list)."""
+        self._call("POST", "records", {"op": "delete", "resource": resource, "id": record_id})
+        return {"op": "delete", "resource": resource, "id": record_id, "parent_id": None}
+
     def request_counts(self) -> RequestCounts:
         return RequestCounts.from_answer(self._call("GET", "counts"))
 

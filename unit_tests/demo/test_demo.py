@@ -102,7 +102,7 @@ def test_given_records_changed_in_the_sandbox_when_the_incremental_sync_runs_the
     demo_run: DemoRun,
 ) -> None:
     changes = demo_run.summary["mutations"]
-    assert len(changes) == _MUTATIONS
+    assert len(changes) == len(demo_run.summary["deleted"]) + _MUTATIONS
     expected = sorted(changed_records_that_still_exist(changes))
     assert expected
     union = " UNION ALL ".join(
@@ -115,6 +115,23 @@ def test_given_records_changed_in_the_sandbox_when_the_incremental_sync_runs_the
     anchor = demo_run.summary["sandbox_anchor"].removesuffix("Z").replace("T", " ")
     stale = {key: updated for key, updated in found.items() if updated <= anchor}
     assert not stale, f"DuckDB still holds the version from before the change: {stale}"
+
+
+def test_given_records_deleted_in_the_sandbox_when_the_incremental_sync_runs_then_their_rows_are_marked_deleted(
+    demo_run: DemoRun,
+) -> None:
+    deleted = {(str(c["resource"]), int(c["id"])) for c in demo_run.summary["mutations"] if c["op"] == "delete"}
+    union = " UNION ALL ".join(
+        f"SELECT '{s}' AS resource, id FROM main.\"{s}\" WHERE _ab_cdc_deleted_at IS NOT NULL" for s in ENTITY_STREAMS
+    )
+    marked = {(row["resource"], int(row["id"])) for row in query_duckdb(demo_run.db_path, union)}
+    demo_deletions = {(str(c["resource"]), int(c["id"])) for c in demo_run.summary["deleted"]}
+    assert {resource for resource, _ in demo_deletions} == {"time_entries", "expenses", "contacts"}
+    assert demo_deletions <= marked, "a record the demo deleted in Harvest is not marked deleted"
+    assert marked <= deleted, f"rows marked deleted that Harvest did not delete: {sorted(marked - deleted)}"
+    counts = demo_run.summary["streams"]
+    assert sum(c["rows_marked_deleted"] for c in counts.values()) == len(marked)
+    assert "marked deleted" in demo_run.stdout
 
 
 def test_given_a_full_sync_when_the_incremental_sync_runs_then_it_reads_less_and_is_never_throttled(
@@ -139,6 +156,7 @@ def test_given_the_synced_duckdb_file_when_the_demo_asks_its_sql_question_then_t
     direct = query_duckdb(
         demo_run.db_path,
         "SELECT sum(CAST(hours AS DOUBLE)) AS hours FROM main.time_entries WHERE billable AND "
+        "_ab_cdc_deleted_at IS NULL AND "
         f"strftime(spent_date, '%Y-%m') BETWEEN '{months[0]}' AND '{months[-1]}'",
     )
     assert sum(row["billable_hours"] for row in answer) == pytest.approx(direct[0]["hours"], abs=0.05)

@@ -9,7 +9,7 @@ import pytest
 
 from demo.connector_config import ConfigError, default_duckdb_path, load_connector_config, redacted
 from demo.pyairbyte_runner import SyncRun
-from demo.report import format_table, streams_table
+from demo.report import billable_hours_sql, format_table, streams_table
 from demo.sandbox import RequestCounts, SandboxInfo, parse_sandbox_line
 
 _A_TOKEN = "1234567.pt.secret"
@@ -121,9 +121,17 @@ def test_given_rows_when_formatted_then_text_is_left_aligned_and_numbers_right_a
 
 
 def test_given_two_syncs_when_tabulated_then_new_rows_are_the_difference_of_the_row_counts() -> None:
-    incremental = SyncRun(label="incremental", records_read={"users": 2, "roles": 0})
+    incremental = SyncRun(label="incremental", records_read={"users": 2, "roles": 1})
 
-    table = streams_table(["users", "roles"], {"users": 10, "roles": 3}, incremental, {"users": 11, "roles": 3})
+    table = streams_table(
+        ["users", "roles"], {"users": 10, "roles": 3}, incremental, {"users": 11, "roles": 3}, {"roles": 1}
+    )
 
-    assert table.splitlines()[2].split() == ["users", "10", "2", "1"]
-    assert table.splitlines()[-1].split() == ["total", "13", "2", "1"]
+    assert table.splitlines()[2].split() == ["users", "10", "2", "1", "0"]
+    assert table.splitlines()[3].split() == ["roles", "3", "1", "0", "1"]  # a tombstone replaced a row
+    assert table.splitlines()[-1].split() == ["total", "13", "3", "1", "1"]
+
+
+def test_given_a_table_synced_without_deletions_when_asking_the_sql_question_then_no_deletion_filter() -> None:
+    assert "_ab_cdc_deleted_at IS NULL" in billable_hours_sql({"spent_date", "_ab_cdc_deleted_at"})
+    assert "_ab_cdc_deleted_at" not in billable_hours_sql({"spent_date", "hours"})
