@@ -285,7 +285,6 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, Any],
     minimum = Minimum()
     lookback = config.lookback_window_seconds
     _company(minimum)
-    _reconciliation(store, minimum, config, saved.get("known_ids") or {}, today)
     child_since = {
         child: _minus(saved[child], lookback + int(saved.get(f"{child}_lookback_window", 0))) for child in CHILDREN
     }
@@ -320,6 +319,8 @@ def incremental_sync(store: Store, config: SyncConfig, saved: Mapping[str, Any],
             _children(store, minimum, sorted(parents), name, child_since, only=messages)
             continue
         minimum.add(f"/v2/{name}", pages(len(_list(store, "roles") if name == "roles" else emitted)))
+    # after the streams' own records: its tombstones add to them
+    _reconciliation(store, minimum, config, saved.get("known_ids") or {}, today)
     _reports(store, minimum, config, incremental_windows(config, today))
     return minimum
 

@@ -9,11 +9,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parent.parent
+#: Where every sandbox of this benchmark run ends its generated history: the run's start. The sandbox's default
+#: (its own "now") would give each case, variant and repeat different timestamps, and so different records.
+ANCHOR = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Sandbox:
@@ -24,10 +28,12 @@ class Sandbox:
         rate_limits: bool,
         time_scale: float = 1.0,
         seed: int = 42,
+        anchor: str = ANCHOR,
         python: str = sys.executable,
         log: Path | None = None,
     ) -> None:
         self.dataset, self.rate_limits, self.time_scale, self.seed = dataset, rate_limits, time_scale, seed
+        self.anchor = anchor
         self.python = python
         self.log = log
         self.url = ""
@@ -40,6 +46,7 @@ class Sandbox:
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def start(self) -> Sandbox:
         cmd = [self.python, "-m", "bench.serve", "--port", "0", "--seed", str(self.seed), "--dataset", self.dataset]
+        cmd += ["--anchor", self.anchor]
         if not self.rate_limits:
             cmd.append("--no-rate-limits")
         cmd += ["--time-scale", repr(self.time_scale)]

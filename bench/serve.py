@@ -5,6 +5,9 @@ It is the Harvest sandbox (:class:`harvest_sandbox.SandboxServer`) with the benc
 ``HARVEST_SANDBOX_*`` lines of docs/CONTRACT.md, then ``BENCH_READY``, then answers one JSON line on stdout for each
 JSON command line on stdin; EOF or SIGTERM stops it.
 
+``--anchor`` fixes where its generated history ends (:mod:`bench.sandbox` passes the run's start, so that every
+case, variant and repeat of a run syncs the same records).
+
 Commands: ``{"cmd": "stats"}`` (records per collection), ``{"cmd": "minimum_full", "config": {...}}``,
 ``{"cmd": "cursors", "config": {...}}``, ``{"cmd": "minimum_incremental", "config": {...}, "cursors": {...}}``,
 ``{"cmd": "reset_limits"}`` (empty rate-limit windows, as if the previous sync were long ago).
@@ -32,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset", default="small")
     parser.add_argument("--no-rate-limits", dest="rate_limits", action="store_false", default=True)
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--anchor", help="where the generated history ends (default: now), e.g. 2026-12-01T00:00:00Z")
     return parser.parse_args(argv)
 
 
@@ -64,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         rate_limits=args.rate_limits,
         time_scale=args.time_scale,
+        anchor=args.anchor,
     ).start()
 
     def stop(signum: int, frame: FrameType | None) -> None:

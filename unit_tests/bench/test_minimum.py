@@ -124,3 +124,6 @@ def test_incremental_minimum_after_deletions_looks_up_each_deleted_id_once_and_a
     assert minimum.requests["GET /v2/clients/{id}"] == 2
     assert minimum.requests["GET /v2/users/me"] == 1
     assert minimum.requests["GET /v2/time_entries"] == 2  # its own read and the reconciliation read, one page each
+    # the stream emits its updated records and one tombstone per deleted id
+    updated = store.list("clients", updated_since=_minus_a_minute(saved["clients"]))
+    assert minimum.records["clients"] == len(updated) + 2
