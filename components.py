@@ -3,9 +3,10 @@
 Every class is a small dataclass on a CDK base, referenced from manifest.yaml as
 `source_declarative_manifest.components.<Class>` (the name the `source-declarative-manifest` image registers;
 unit tests and the `source-harvest` command fall back to the plain `components` module).
-None of them makes an HTTP call of its own, but for HarvestTombstoneRetriever, whose reconciliation reads and record
-lookups go through the manifest's requesters (rate budget, authentication, retries). At the end, four import-time patches of CDK methods and two settings of
-glibc's malloc (each says why, what and when to remove it), for CPU and memory that no declared component reaches.
+None of them makes an HTTP call of its own but HarvestTombstoneRetriever, whose reconciliation reads and record
+lookups go through the manifest's requesters (rate budget, authentication, retries). At the end, four import-time
+patches of CDK methods and two settings of glibc's malloc (each says why, what and when to remove it), for CPU and
+memory that no declared component reaches.
 
 No `from __future__ import annotations` here: the Connector Builder, manifest-server, PyAirbyte and the standard
 tests exec() this file before registering it as a module, and dataclasses cannot resolve string annotations then.
@@ -52,7 +53,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 LOGGER = logging.getLogger("airbyte")
 DEFAULT_API_URL = "https://api.harvestapp.com"
 REPORT_DATE_FORMAT = "%Y%m%d"
-CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+HARVEST_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # updated_at, created_at, ... and the cursors
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -622,14 +623,14 @@ class HarvestParentStateFromChildCursor(StateMigration):
             return stream_state
         start = child_cursor - dt.timedelta(seconds=int(stream_state.get("lookback_window") or 0))
         parent_state = {**(stream_state.get("parent_state") or {})}
-        parent_state[self.parent_stream] = {self.cursor_field: start.strftime(CURSOR_FORMAT)}
+        parent_state[self.parent_stream] = {self.cursor_field: start.strftime(HARVEST_DATETIME_FORMAT)}
         return {**stream_state, "parent_state": parent_state}
 
     def _child_cursor(self, stream_state: Mapping[str, Any]) -> dt.datetime | None:
         cursor = stream_state.get("state") if stream_state else None
         value = cursor.get(self.cursor_field) if isinstance(cursor, Mapping) else None
         try:
-            return dt.datetime.strptime(value, CURSOR_FORMAT) if isinstance(value, str) else None
+            return dt.datetime.strptime(value, HARVEST_DATETIME_FORMAT) if isinstance(value, str) else None
         except ValueError:
             return None
 
@@ -697,7 +698,6 @@ def _parse_report_date(value: str) -> dt.date | None:
 # --------------------------------------------------------------------------------------------------------------------
 DELETED_AT_FIELD = "_ab_cdc_deleted_at"
 KNOWN_IDS_KEY = "known_ids"
-HARVEST_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # A state message travels through the platform's persistence at least twice per sync: beyond this many ids in its
 # scope a stream keeps none (at about 2-3 bytes an id, the cap is ~0.3 MB of state).
 MAX_KNOWN_IDS = 100_000
