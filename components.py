@@ -1,12 +1,12 @@
-"""Custom components of the Harvest source: only what the declarative manifest cannot express.
+"""Custom components of the Harvest source: only behaviour that no declarative component of airbyte-cdk 7.39.1 offers.
 
-Every class is a small dataclass on a CDK base, referenced from manifest.yaml as
+Each class is a small dataclass on a CDK base, referenced from manifest.yaml as
 `source_declarative_manifest.components.<Class>` (the name the `source-declarative-manifest` image registers;
-unit tests and the `source-harvest` command fall back to the plain `components` module).
-None of them makes an HTTP call of its own but HarvestTombstoneRetriever, whose reconciliation reads and record
-lookups go through the manifest's requesters (rate budget, authentication, retries). At the end, four import-time
-patches of CDK methods and two settings of glibc's malloc (each says why, what and when to remove it), for CPU and
-memory that no declared component reaches.
+unit tests and the `source-harvest` command fall back to the plain `components` module), and each docstring names the
+declarative component that was checked and what it lacks. Importing this file changes nothing in the CDK, in
+`requests` or in the C library. The only requests a component makes itself are HarvestTombstoneRetriever's
+reconciliation reads and record lookups, and they go through the manifest's requesters (rate budget,
+authentication, retries).
 
 No `from __future__ import annotations` here: the Connector Builder, manifest-server, PyAirbyte and the standard
 tests exec() this file before registering it as a module, and dataclasses cannot resolve string annotations then.
@@ -14,16 +14,11 @@ tests exec() this file before registering it as a module, and dataclasses cannot
 
 import base64
 import binascii
-import ctypes
 import datetime as dt
 import json
 import logging
-import os
-import platform
-import re
 import threading
 import zlib
-from collections import deque
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass
 from typing import Any
@@ -31,55 +26,23 @@ from urllib.parse import urlsplit
 
 import requests
 from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
-from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
 from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
 from airbyte_cdk.sources.declarative.requesters.paginators.default_paginator import PaginatorTestReadDecorator
-from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import PaginationStrategy
 from airbyte_cdk.sources.declarative.requesters.requester import Requester
 from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
-from airbyte_cdk.sources.declarative.schema.schema_loader import SchemaLoader
-from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.streams.core import StreamData
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
-from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 LOGGER = logging.getLogger("airbyte")
-DEFAULT_API_URL = "https://api.harvestapp.com"
 REPORT_DATE_FORMAT = "%Y%m%d"
 HARVEST_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # updated_at, created_at, ... and the cursors
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Authentication
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass
-class HarvestPersonalAccessToken(DeclarativeAuthenticator):
-    """Sends the personal access token as `Authorization: Bearer <token>`, taken from the config as it is.
-
-    The CDK's BearerAuthenticator renders its `api_token` template twice for every request (2% of the CPU of a full
-    sync, which is mostly one request per child partition); the token is a config value, used as given.
-
-    Example: config {"credentials": {"auth_type": "Token", "api_token": "1234.pt.abc"}}
-        -> every request gets the header `Authorization: Bearer 1234.pt.abc`
-    """
-
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-
-    @property
-    def auth_header(self) -> str:
-        return "Authorization"
-
-    @property
-    def token(self) -> str:
-        return f"Bearer {self.config['credentials']['api_token']}"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -91,6 +54,9 @@ class HarvestEnvelopeExtractor(RecordExtractor):
 
     A silent zero is worse than a failed stream: a proxy page, a renamed key or an HTML error page with status 200
     must never look like "no data". With an empty `data_key` the whole body is the one record (`GET /company`).
+    Checked: DpathExtractor yields nothing when its path is missing or the body is not JSON; an HttpResponseFilter
+    predicate sees the body but not the status code, so it cannot tell a 200 without the key from a 5xx page that must
+    be retried.
 
     Example, `data_key="users"`:
         `{"users": [{"id": 1}], "links": {...}}` -> `{"id": 1}`
@@ -107,7 +73,6 @@ class HarvestEnvelopeExtractor(RecordExtractor):
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         body = _json_body(response)
-        _remember_links(response, body)
         if not self._data_key:
             if not isinstance(body, dict):
                 raise _unexpected_body(response, "is not a JSON object")
@@ -118,13 +83,7 @@ class HarvestEnvelopeExtractor(RecordExtractor):
         records = body[self._data_key]
         if not isinstance(records, list):
             raise _unexpected_body(response, f"has a `{self._data_key}` that is not a list")
-        # Hand each record over and forget it: the CDK copies every record it normalizes, so a page that kept its
-        # records until the last one would hold a second copy of all those already queued for output.
-        del body[self._data_key]
-        pending = deque(records)
-        del records
-        while pending:
-            yield pending.popleft()
+        yield from records
 
 
 def _json_body(response: requests.Response) -> Any:
@@ -132,23 +91,6 @@ def _json_body(response: requests.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, requests.exceptions.JSONDecodeError, ValueError) as error:
         raise _unexpected_body(response, f"is not JSON ({error})") from error
-
-
-# The extractor leaves the page's `links` on the response for the paginator, which would otherwise parse the whole
-# page again (a page of 2000 records is 1-4 MB of JSON) only to read them. Only the links: keeping the parsed page
-# would keep its records alive until the next page arrives.
-_LINKS = "_harvest_links"
-
-
-def _remember_links(response: requests.Response, body: Any) -> None:
-    response.__dict__[_LINKS] = body.get("links") if isinstance(body, dict) else None
-
-
-def _links(response: requests.Response) -> Any:
-    if _LINKS in response.__dict__:
-        return response.__dict__[_LINKS]
-    body = _json_body(response)
-    return body.get("links") if isinstance(body, dict) else None
 
 
 def _unexpected_body(response: requests.Response, problem: str) -> AirbyteTracedException:
@@ -159,172 +101,6 @@ def _unexpected_body(response: requests.Response, problem: str) -> AirbyteTraced
         internal_message=f"{message} Body starts with: {response.text[:200]!r}",
         failure_type=FailureType.system_error,
     )
-
-
-@dataclass
-class HarvestEndDateFilter(RecordFilter):
-    """Drops the records updated after `replication_end_date`; without an end date every record is kept unchecked.
-
-    Harvest has no `updated_before`, so the end date bounds the entity streams on the client side. The config is
-    read once per page and `updated_at` is compared as a string (Harvest's fixed `%Y-%m-%dT%H:%M:%SZ` sorts like the
-    instant it names), with no template rendered per record.
-
-    Example, `replication_end_date="2024-06-01T00:00:00Z"`:
-        {"id": 1, "updated_at": "2024-05-31T23:59:59Z"} -> kept
-        {"id": 2, "updated_at": "2024-06-01T00:00:00Z"} -> kept (the end date is inclusive)
-        {"id": 3, "updated_at": "2024-06-01T00:00:01Z"} -> dropped
-    Without `replication_end_date` (absent, null or ""): every record is kept.
-    """
-
-    def filter_records(
-        self,
-        records: Iterable[Mapping[str, Any]],
-        stream_state: StreamState,
-        stream_slice: StreamSlice | None = None,
-        next_page_token: Mapping[str, Any] | None = None,
-    ) -> Iterable[Mapping[str, Any]]:
-        end = self.config.get("replication_end_date")
-        if not end:
-            yield from records
-            return
-        for record in records:
-            if record["updated_at"] <= end:
-                yield record
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Transformations
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass
-class HarvestParentId(RecordTransformation):
-    """Adds the parent's id (an integer) to each child record, from the partition the record was read for.
-
-    Example, partition {"id": 12, "parent_slice": {}} (the child of invoice 12):
-        {"id": 5, "amount": 10.0} -> {"id": 5, "amount": 10.0, "parent_id": 12}
-    """
-
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
-        if stream_slice is None:
-            raise ValueError("HarvestParentId needs the partition of the parent the record was read for")
-        record["parent_id"] = int(stream_slice.partition["id"])
-
-
-@dataclass
-class HarvestKeepFields(RecordTransformation):
-    """Keeps only the named top-level fields of each record: the parent reads need an id and `updated_at`.
-
-    A parent record exists to give its child partition an id (and its parent cursor an `updated_at`); the rest of an
-    invoice (line items, client, ...) only costs CPU: the CDK finds the parent key with a dpath glob that walks the
-    whole record (0.45 ms per invoice, 5% of a large full sync's CPU, against 0.03 ms for this small one).
-
-    Example, `fields=["id", "updated_at"]`:
-        {"id": 12, "updated_at": "2024-05-01T10:00:00Z", "line_items": [...], "client": {...}}
-        -> {"id": 12, "updated_at": "2024-05-01T10:00:00Z"}
-    """
-
-    fields: list[str]
-
-    def __post_init__(self) -> None:
-        self._kept = frozenset(self.fields)
-
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
-        for name in [name for name in record if name not in self._kept]:
-            del record[name]
-
-
-@dataclass
-class HarvestReportWindow(RecordTransformation):
-    """Adds the report window to each report row: `from` and `to`, the strings sent as the request's query params.
-
-    Example, cursor slice {"start_time": "20240315", "end_time": "20250314"}:
-        {"client_id": 7, "total_hours": 3.5} -> {"client_id": 7, "total_hours": 3.5, "from": "20240315", "to": "20250314"}
-    """
-
-    def transform(
-        self,
-        record: dict[str, Any],
-        config: Config | None = None,
-        stream_state: StreamState | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> None:
-        if stream_slice is None:
-            raise ValueError("HarvestReportWindow needs the report window the record was read for")
-        interval = stream_slice.cursor_slice
-        record["from"] = str(interval["start_time"])
-        record["to"] = str(interval["end_time"])
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Pagination
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass
-class HarvestNextLinkHostGuard(PaginationStrategy):
-    """Follows Harvest's `links.next` exactly as given, but only on the configured API host.
-
-    Harvest mixes page and cursor pagination, so the link is the only correct next request. The link is used as the
-    whole next URL (with `page_token_option: RequestPath`), and the bearer token goes with it: a link to any other
-    scheme or host is refused, so the token never leaves Harvest.
-
-    Example, `api_url="https://api.harvestapp.com"`:
-        `{"links": {"next": "https://api.harvestapp.com/v2/users?cursor=abc&per_page=2000"}}` -> that URL
-        `{"links": {"next": null}}`                                                          -> None (last page)
-        `{"links": {"next": "https://evil.example/v2/users?page=2"}}`                          -> AirbyteTracedException
-    """
-
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    api_url: str = ""
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        api_url = InterpolatedString.create(self.api_url or "", parameters=parameters).eval(self.config)
-        self._allowed = _origin(str(api_url or DEFAULT_API_URL))
-
-    @property
-    def initial_token(self) -> Any | None:
-        return None
-
-    def next_page_token(
-        self,
-        response: requests.Response,
-        last_page_size: int,
-        last_record: Record | None,
-        last_page_token_value: Any | None,
-        page_size_override: int | None = None,
-        stream_slice: StreamSlice | None = None,
-    ) -> Any | None:
-        links = _links(response)
-        next_link = links.get("next") if isinstance(links, dict) else None
-        if not next_link:
-            return None
-        if _origin(str(next_link)) != self._allowed:
-            raise AirbyteTracedException(
-                message=(
-                    f"Harvest returned a next-page link to {_origin(str(next_link))}, not to the configured API host "
-                    f"{self._allowed}; the sync stops rather than send the access token elsewhere."
-                ),
-                failure_type=FailureType.system_error,
-            )
-        return next_link
-
-    def get_page_size(self) -> int | None:
-        return None
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -340,6 +116,9 @@ class HarvestErrorHandler(DefaultErrorHandler):
 
     With OAuth credentials, a 401 first refreshes the access token and retries (once); a personal access token
     fails at once, with the manifest's message.
+    Checked: DefaultErrorHandler and HttpResponseFilter log an IGNOREd response at INFO only; a filter's
+    REFRESH_TOKEN_THEN_RETRY cannot depend on the credentials' type, and for a personal access token the CDK turns it
+    into plain retries of a 401.
 
     With `raise_on_ignore: true` (a parent read that its partition router can replace, e.g. the list of changed
     user assignments), a skipped response raises HarvestSkippedRead after the WARNING: an empty list would mean
@@ -439,6 +218,8 @@ class HarvestUniqueParentPartitionRouter(PartitionRouter):
     Example: later sync, user assignments of users 2, 2, 5 changed => partitions {"id": 2}, {"id": 5}; no users read
              later sync, nothing changed                          => no partition, no users read
              later sync, the change list answers 403              => router: /v2/users 403 -> /v2/users/me -> 9
+    Checked: SubstreamPartitionRouter with several parent configs reads every one of them on every sync and yields a
+    parent listed twice twice; it has no fallback read and no change list.
     """
 
     router: SubstreamPartitionRouter
@@ -538,6 +319,9 @@ class HarvestLegacyChildStateMigration(StateMigration):
     the next sync reads only the parents updated since then, plus those that can still gain children.
     The newest child cursor becomes both; the CDK's own lookback (seconds the last sync took) is kept.
 
+    Checked: LegacyToPerPartitionStateMigration (the CDK's only declarative migration) writes per-partition states
+    whose keys do not match this connector's partitions, and no parent state.
+
     Example, `parent_stream="invoices"`:
         {"states": [{"partition": {"id": 1, "parent_slice": {}}, "cursor": {"updated_at": "2024-01-01T00:00:00Z"}},
                     {"partition": {"id": 2, "parent_slice": {}}, "cursor": {"updated_at": "2024-03-01T00:00:00Z"}}],
@@ -597,7 +381,8 @@ class HarvestParentStateFromChildCursor(StateMigration):
     lookback. Writing child cursor - `lookback_window` as that parent's position makes the parent read (which
     subtracts the configured lookback itself) ask `updated_since` the very same instant: every child changed since
     then is named by a changed parent. Runs on every sync with a child cursor; the router never saves the parent's
-    own position, so it always comes from the child cursor.
+    own position, so it always comes from the child cursor. Checked: the CDK seeds a parent read only from a saved
+    `parent_state`, and LegacyToPerPartitionStateMigration writes none.
 
     Example, `parent_stream="user_assignments"`:
         {"use_global_cursor": True, "state": {"updated_at": "2024-02-01T00:00:00Z"}, "lookback_window": 30,
@@ -642,7 +427,8 @@ class HarvestLegacyReportStateMigration(StateMigration):
     1.2.x read reports up to `to` in windows of its own. This connector's windows are one year long and anchored on
     `replication_start_date` (a 29 February anchor is moved to 1 March, as the manifest does); the state is the start
     of a window. The migrated state is the start of the window that contains the legacy `to`, so that window is
-    re-read and nothing after `to` is skipped.
+    re-read and nothing after `to` is skipped. Checked: LegacyToPerPartitionStateMigration applies to partitioned
+    streams only; nothing in the CDK maps one cursor field onto another.
 
     Example, replication_start_date "2021-03-15T00:00:00Z":
         {"to": "20241230"} -> {"from": "20240315"}
@@ -845,7 +631,8 @@ class HarvestTombstoneRetriever(Retriever):
     non-Administrator token keep the previous ids and emit no tombstone. With `emit_deletions: false`, and in the
     Connector Builder's test reads (whose page caps would cut the reconciliation short), it is the stream's own read.
     These are the only requests a component makes itself; they go through the manifest's requesters (rate budget,
-    authentication, retries).
+    authentication, retries). Checked: no declarative retriever or cursor compares one sync's ids with the previous
+    one's, and `_ab_cdc_deleted_at` appears in the CDK only on the destination side.
 
     Example (clients; state {"updated_at": "2024-05-01T00:00:00Z", "known_ids": <ids 1, 2, 3>}):
         reconciliation read -> ids 1, 3; own read (updated_since) -> client 3; GET /v2/clients/2 -> 404 JSON
@@ -1063,280 +850,3 @@ def _json_or_none(response: requests.Response | None) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-@dataclass
-class HarvestTombstoneSchemaLoader(SchemaLoader):
-    """The stream's schema, plus the nullable `_ab_cdc_deleted_at` of its tombstones while `emit_deletions` is on.
-
-    Airbyte's destinations delete, in append + dedup mode, the rows whose `_ab_cdc_deleted_at` is set when the
-    stream's schema declares that column; with `emit_deletions: false` the schema is exactly the stream's own.
-
-    Example: {"type": "object", "properties": {"id": {...}}}
-        -> {"type": "object", "properties": {"id": {...}, "_ab_cdc_deleted_at": {"type": ["null", "string"],
-            "format": "date-time"}}}
-    """
-
-    records: SchemaLoader
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-
-    def get_json_schema(self) -> Mapping[str, Any]:
-        schema = self.records.get_json_schema()
-        if not _emits_deletions(self.config):
-            return schema
-        properties = {
-            **schema.get("properties", {}),
-            DELETED_AT_FIELD: {
-                "type": ["null", "string"],
-                "format": "date-time",
-                "airbyte_type": "timestamp_with_timezone",
-            },
-        }
-        return {**schema, "properties": properties}
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# CPU and memory of the CDK, patched at import (the only patches in this file), and glibc's malloc
-# --------------------------------------------------------------------------------------------------------------------
-# Two per-request and per-record costs of airbyte-cdk 7.39.1 and two things it keeps for nothing per partition, which
-# no manifest field or declared component reaches.
-# Each patch gives the exact result of the code it replaces (its unit test compares them), is applied once per
-# process however often this file is exec'd (the Connector Builder re-runs it per request: the marker attribute),
-# and can be dropped, with its test, once the CDK does the same.
-# - Runners: the source-declarative-manifest image, the Connector Builder, PyAirbyte and the standard tests all
-#   import this file before they build the streams, so the patches are in place before the first request.
-# - Scope: the whole process. In a process shared with other connectors (the Builder's server), they get the same
-#   results, faster.
-_PATCHED = "_harvest_patched"
-
-
-def memoize_environment_settings() -> None:
-    """Per session, reads the proxy settings of the environment once per origin instead of on every request.
-
-    Why: the CDK's HttpClient calls requests' `Session.merge_environment_settings` for every request, which scans
-    every environment variable twice (`getproxies()` and `proxy_bypass()`): ~0.45 ms a request on a 35-variable
-    environment, over a million variable reads in a large full sync (5% of its CPU).
-    What: the CDK's sessions (`LimiterMixin`, in both its plain and its cached session) remember the result per
-    (scheme://host:port, arguments, session settings), and hands out copies. The environment is therefore read once
-    per session, i.e. per stream and sync: a proxy variable changed in the middle of a sync applies from the next
-    session on. Without `trust_env` nothing is read and nothing is remembered.
-    Remove when: the CDK reads the environment once per session (airbyte_cdk/sources/streams/http/http_client.py,
-    `send_request`).
-
-    Example: 2975 requests to https://api.harvestapp.com/v2/invoices/<id>/messages -> one environment scan.
-    """
-    from airbyte_cdk.sources.streams.call_rate import LimiterMixin
-
-    if getattr(LimiterMixin.__dict__.get("merge_environment_settings"), _PATCHED, False):
-        return
-    original: Any = requests.Session.merge_environment_settings
-
-    def merge_environment_settings(
-        self: requests.Session, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:
-        if not self.trust_env:
-            return original(self, url, proxies, stream, verify, cert)
-        try:
-            key = (
-                _origin(str(url)),
-                _frozen(proxies),
-                stream,
-                verify,
-                _frozen(cert),
-                _frozen(self.proxies),
-                self.stream,
-                self.verify,
-                _frozen(self.cert),
-            )
-            remembered = self.__dict__.setdefault("_harvest_environment_settings", {})
-            settings = remembered.get(key)
-        except TypeError:  # an unhashable argument: nothing to remember it by
-            return original(self, url, proxies, stream, verify, cert)
-        if settings is None:
-            settings = remembered[key] = original(self, url, proxies, stream, verify, cert)
-        return {**settings, "proxies": dict(settings["proxies"])}
-
-    setattr(merge_environment_settings, _PATCHED, True)
-    setattr(merge_environment_settings, "__wrapped__", original)  # noqa: B010
-    setattr(LimiterMixin, "merge_environment_settings", merge_environment_settings)  # noqa: B010
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
-_HARVEST_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.ASCII)
-
-
-def parse_harvest_datetimes_without_strptime() -> None:
-    """Parses Harvest's `%Y-%m-%dT%H:%M:%SZ` timestamps without `strptime`, with the same result.
-
-    Why: the CDK's cursors parse the `updated_at` of every record with `DatetimeParser.parse`, i.e. Python's
-    `strptime` (~13 µs, mostly interpreted code), which was 6% of the profiled CPU of a full sync.
-    What: `DatetimeParser.parse`, for that format and a string of exactly that shape (ASCII digits), builds the
-    datetime from its fields (~3 µs); anything else, and any value the datetime refuses (month 13, second 60),
-    goes to the original, which parses or fails as before.
-    Remove when: the CDK parses ISO timestamps with `datetime.fromisoformat` or a fast path of its own
-    (airbyte_cdk/sources/declarative/datetime/datetime_parser.py).
-
-    Example: "2024-05-01T10:00:00Z" -> datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
-             "2024-5-1T10:00:00Z"   -> the original strptime (same result as before)
-    """
-    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
-
-    original = DatetimeParser.parse
-    if getattr(original, _PATCHED, False):
-        return
-
-    def parse(self: DatetimeParser, date: str | int, format: str) -> dt.datetime:
-        if format == HARVEST_DATETIME_FORMAT and type(date) is str and _HARVEST_DATETIME.fullmatch(date):
-            try:
-                return dt.datetime(
-                    int(date[0:4]),
-                    int(date[5:7]),
-                    int(date[8:10]),
-                    int(date[11:13]),
-                    int(date[14:16]),
-                    int(date[17:19]),
-                    tzinfo=dt.UTC,
-                )
-            except ValueError:
-                pass
-        return original(self, date, format)
-
-    setattr(parse, _PATCHED, True)
-    setattr(parse, "__wrapped__", original)  # noqa: B010
-    setattr(DatetimeParser, "parse", parse)  # noqa: B010
-
-
-def drop_the_cursors_of_closed_partitions_under_a_global_cursor() -> None:
-    """Frees the per-partition cursor of each child partition once it is closed, when the stream's cursor is global.
-
-    Why: `ConcurrentPerPartitionCursor` builds one `ConcurrentCursor` per partition (per parent) and keeps it after
-    the partition is closed, up to 25,000 of them, although with a global cursor (`global_substream_cursor: true`,
-    every child stream here) nothing reads it again: the state is the global one, records update the global value,
-    and a new partition gets a new cursor. Kept, they are what grows with the account: ~11,500 partitions on the
-    large sandbox account, about 5 KB each, the largest part of its peak memory that grows with the account.
-    What: after the CDK's own clean-up of a fully processed partition (`_cleanup_if_done`, which already drops its
-    semaphore and bookkeeping), its cursor is dropped too, under the lock the CDK holds there, and only while the
-    cursor is global. A per-partition state (not global) keeps every cursor, as before.
-    Remove when: the CDK drops closed partitions' cursors under a global cursor
-    (airbyte_cdk/sources/declarative/incremental/concurrent_partition_cursor.py, `_cleanup_if_done`).
-
-    Example: invoice_messages on 5,000 invoices -> at most the open partitions' cursors alive, not 5,000.
-    """
-    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import (
-        ConcurrentPerPartitionCursor,
-    )
-
-    original = ConcurrentPerPartitionCursor._cleanup_if_done
-    if getattr(original, _PATCHED, False):
-        return
-
-    def _cleanup_if_done(self: ConcurrentPerPartitionCursor, partition_key: str) -> None:
-        original(self, partition_key)
-        if self._use_global_cursor and partition_key not in self._semaphore_per_partition:
-            self._cursor_per_partition.pop(partition_key, None)
-
-    setattr(_cleanup_if_done, _PATCHED, True)
-    setattr(_cleanup_if_done, "__wrapped__", original)  # noqa: B010
-    setattr(ConcurrentPerPartitionCursor, "_cleanup_if_done", _cleanup_if_done)  # noqa: B010
-
-
-PRUNE_FUTURES_FROM = 1000
-
-
-def prune_finished_partition_futures_early() -> None:
-    """Lets the CDK's thread pool forget finished partitions from 1,000 pending futures on, instead of 10,000.
-
-    Why: `ThreadPoolManager` keeps the future of every partition it ran until 10,000 of them pile up; a child
-    stream has one partition per parent, so a large account keeps ~10,000 finished futures (1.6 KB each, 16 MB) for
-    nothing.
-    What: `_prune_futures` drops the finished futures (and records a failed one's error, as the CDK does) once the
-    list reaches 1,000, or twice what was left after the previous prune (so a long list of running futures is not
-    rescanned on every new partition); at 10,000 it always prunes, as before. What the pool does, waits for and
-    reports is unchanged: only finished futures are dropped, after their error is read.
-    Remove when: the CDK prunes finished futures as they finish
-    (airbyte_cdk/sources/concurrent_source/thread_pool_manager.py, `_prune_futures`).
-
-    Example: 11,500 child partitions -> at most ~1,000 finished futures held at a time, not 10,000.
-    """
-    from airbyte_cdk.sources.concurrent_source.thread_pool_manager import ThreadPoolManager
-
-    original = ThreadPoolManager._prune_futures
-    if getattr(original, _PATCHED, False):
-        return
-
-    def _prune_futures(self: ThreadPoolManager, futures: list[Any]) -> None:
-        threshold = min(self.__dict__.get("_harvest_prune_at", PRUNE_FUTURES_FROM), self._max_concurrent_tasks)
-        if len(futures) < threshold:
-            return
-        with self._lock:
-            kept = []
-            for future in reversed(futures):  # the CDK's order: with several errors, it reports the first
-                if future.done():
-                    error = future.exception()
-                    if error:
-                        self._most_recently_seen_exception = RuntimeError(
-                            f"Failed processing a future: {error}. Please contact the Airbyte team."
-                        )
-                else:
-                    kept.append(future)
-            futures[:] = reversed(kept)
-            self.__dict__["_harvest_prune_at"] = max(PRUNE_FUTURES_FROM, 2 * len(futures))
-
-    setattr(_prune_futures, _PATCHED, True)
-    setattr(_prune_futures, "__wrapped__", original)  # noqa: B010
-    setattr(ThreadPoolManager, "_prune_futures", _prune_futures)  # noqa: B010
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameters (malloc.h)
-M_MMAP_THRESHOLD = -3
-MALLOC_ARENAS = 2
-MMAP_THRESHOLD_BYTES = 256 * 1024
-
-
-def tune_glibc_malloc(libc_name: str | None = None) -> list[str]:
-    """Makes glibc's malloc give memory back: 2 arenas, and blocks of 256 KB and more always in their own mapping.
-
-    Why: two glibc defaults keep a multi-threaded Python process at its high-water mark. Each thread that allocates
-    gets its own arena (up to 8 per core), and the CDK's worker threads allocate the pages and the records. Blocks of
-    more than ~128 KB, such as a page's 2-4 MB body, get their own mapping, which is unmapped when freed, but after
-    the first such block is freed glibc raises that threshold (up to 32 MB). Later bodies then come from the arenas,
-    whose memory stays with the process. Measured on a large full sync's peak RSS: 2 arenas -7%, then the fixed
-    threshold -14% (bench/README.md), and no measurable CPU (the GIL keeps the threads from allocating at once; a
-    mapping per page body is a few thousand system calls per sync).
-    What: `mallopt(M_ARENA_MAX, 2)` and `mallopt(M_MMAP_THRESHOLD, 256 KB)`, as `MALLOC_ARENA_MAX=2` and
-    `MALLOC_MMAP_THRESHOLD_=262144` would, each unless that variable is set (an operator's choice wins); only
-    where the C library is glibc (the source-declarative-manifest image), nothing elsewhere. It tunes the process's
-    allocator, not the CDK; in a process shared with other connectors it applies to them too.
-
-    Example: on Debian -> ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"]; with MALLOC_ARENA_MAX=4 set ->
-    ["MALLOC_MMAP_THRESHOLD_"]; on musl or macOS -> [].
-    """
-    if platform.libc_ver()[0] != "glibc":
-        return []
-    try:
-        mallopt = ctypes.CDLL(libc_name).mallopt
-    except (OSError, AttributeError):
-        return []
-    tuned = []
-    for variable, parameter, value in (
-        ("MALLOC_ARENA_MAX", M_ARENA_MAX, MALLOC_ARENAS),
-        ("MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
-    ):
-        if not os.environ.get(variable) and mallopt(parameter, value):
-            tuned.append(variable)
-    return tuned
-
-
-memoize_environment_settings()
-parse_harvest_datetimes_without_strptime()
-drop_the_cursors_of_closed_partitions_under_a_global_cursor()
-prune_finished_partition_futures_early()
-tune_glibc_malloc()

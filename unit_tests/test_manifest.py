@@ -57,9 +57,7 @@ def test_given_manifest_then_schemas_is_the_last_top_level_key() -> None:
 @pytest.mark.parametrize("stream", sorted(STREAMS_OF_1_2_38))
 def test_given_stream_then_it_has_a_schema_with_its_primary_key_and_cursor(stream: str) -> None:
     (definition,) = [s for s in _streams() if s["name"] == stream]
-    loader = definition["schema_loader"]
-    # entity streams wrap their inline schema (HarvestTombstoneSchemaLoader adds the tombstones' column)
-    schema = (loader.get("records") or loader)["schema"]
+    schema = definition["schema_loader"]["schema"]
     assert schema.get("type") == "object" and schema.get("properties"), f"{stream} has no inline schema"
     primary_key = definition.get("primary_key")
     assert primary_key, f"{stream} has no primary key"

@@ -16,10 +16,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 _START = "2017-01-01T00:00:00Z"
 # The tiny dataset's ~160 API requests take 1-2 s (2 workers), and two responses in the middle of the sync are
-# delayed by 2 s: a 1 s access-token lifetime (Harvest's expires_in is whole seconds) expires several times mid-sync.
-_LIFETIME_SECONDS = 1.0
+# delayed by 3 s: a 2 s access-token lifetime (Harvest's expires_in is whole seconds) expires several times mid-sync.
+# (With 1 s, a loaded machine can take longer than the lifetime between a refresh and the retried request's arrival.)
+_LIFETIME_SECONDS = 2.0
 _DELAYED_AFTER = 60  # API requests before the two delayed ones
-_DELAY_SECONDS = 2.0
+_DELAY_SECONDS = 3.0
 
 
 def test_given_access_tokens_expiring_mid_sync_when_syncing_then_it_refreshes_and_completes(
