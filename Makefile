@@ -69,9 +69,13 @@ clean:
 	rm -rf $(VENV) .venv-demo .mypy_cache .ruff_cache build dist .tmp
 
 ## The benchmark (bench/README.md): syncs against the sandbox, compared with Harvest's rate-limit floor and the
-## minimum number of requests. Quick by default (about 2 minutes); FULL=1 runs every size up to the large dataset
-## (~200k time entries) under Harvest's real limits (about 40 minutes). Extra options: BENCH_ARGS="--help".
+## minimum number of requests, with BASELINE's connector (a git ref; 9b598ff is 2.1.0) beside the checkout on the
+## same data: CPU, peak RSS, wall time over the floor and the requests per route of both. Quick by default (tiny and
+## small unthrottled, one run each; small rate-limited with windows x0.25; about 3 minutes); FULL=1 runs every
+## size, 3 alternated runs each, and small to large (~200k time entries) under Harvest's real limits (40-45 minutes).
+## BASELINE= measures the checkout alone. Extra options: BENCH_ARGS="--help".
 FULL ?=
+BASELINE ?= 9b598ff
 BENCH_ARGS ?=
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
@@ -79,4 +83,4 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: venv $(BENCH_STAMP)
-	$(BIN)/python -m bench $(if $(FULL),--full) $(BENCH_ARGS)
+	$(BIN)/python -m bench $(if $(FULL),--full,--repeat 1) $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)

@@ -1,9 +1,13 @@
-"""``python -m bench [--full] [--sizes ...] [--limited-sizes ...] [--time-scale S] [--profile SIZE] [--name NAME]``
+"""``python -m bench [--full] [--sizes ...] [--limited-sizes ...] [--time-scale S] [--baseline REF] [--name NAME]``
 
 Quick by default (a couple of minutes): tiny and small unthrottled, and small rate-limited with the windows scaled
 to 1/4 (sandbox and connector budget alike: 15 s -> 3.75 s). ``--full``: tiny, small, medium and large unthrottled (the large
 one profiled), and small, medium and large under Harvest's real limits (in the background, side by side: they
-mostly wait), about 40 minutes. Results: bench/results/<name>.json, <name>.png and latest.md (see bench/README.md).
+mostly wait), about 40 minutes. With ``--baseline REF`` (``make bench`` passes 9b598ff, 2.1.0) or ``--variant``,
+every variant runs every size (``--compare-sizes`` unthrottled, alternated; ``--limited-sizes`` rate-limited, each
+on its own sandbox of the same data), and the tables set the variants side by side: CPU, peak RSS, wall time over
+the floor, and the requests per route against the first variant. Results: bench/results/<name>.json, <name>.png
+and latest.md (see bench/README.md).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 from . import compare, report, sizes
 from .runner import discover_catalog
-from .sandbox import Sandbox
+from .sandbox import REPO, Sandbox
 from .suite import LIMITED, UNTHROTTLED, Case, run_case, run_memory, run_profile
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,15 +41,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory", help="also trace the memory of a full sync of this size (tracemalloc)")
     parser.add_argument("--workers", type=int, help="num_workers in the connector config (default: its own, 4)")
     parser.add_argument("--mutations", type=int, default=50, help="changes between the full and incremental sync")
-    parser.add_argument("--connector", type=Path, help="measure this copy of manifest.yaml + components.py instead")
     parser.add_argument(
-        "--baseline", help="also measure this git ref's manifest.yaml + components.py beside the checkout (e.g. main)"
+        "--connector", type=Path, help="measure this copy of manifest.yaml + components.py instead (no variants)"
+    )
+    parser.add_argument(
+        "--baseline",
+        help="also measure this git ref's manifest.yaml + components.py beside the checkout, unthrottled and "
+        "rate-limited (e.g. 9b598ff, 2.1.0; make bench's default)",
     )
     parser.add_argument(
         "--variant", action="append", default=[], metavar="LABEL=DIR", help="also measure this connector folder"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs per variant and size when comparing (default 3)")
-    parser.add_argument("--compare-sizes", nargs="*", help="sizes the variants are compared on (default: medium large)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="unthrottled runs per variant and size when comparing (default 3)"
+    )
+    parser.add_argument(
+        "--compare-sizes",
+        nargs="*",
+        help="unthrottled sizes the variants are compared on (default: the --sizes); every variant also runs "
+        "every --limited-sizes",
+    )
     parser.add_argument("--sequential", action="store_true", help="run rate-limited cases one after the other")
     parser.add_argument("--name", help="result file name (default: UTC timestamp)")
     parser.add_argument(
@@ -81,6 +96,8 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.connector and (args.baseline or args.variant):
+        raise SystemExit("--connector measures one copy alone: give it as --variant LABEL=DIR to compare it")
     unthrottled = (
         args.sizes if args.sizes is not None else list(sizes.FULL_UNTHROTTLED if args.full else sizes.QUICK_UNTHROTTLED)
     )
@@ -102,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with Sandbox("tiny", rate_limits=False) as sandbox:  # one catalog for every case: discover once
         catalog["catalog"] = discover_catalog(work / "discover", sandbox.config())
+    variants = compare.parse_variants(args.variant, args.baseline, work) if args.baseline or args.variant else {}
+    # With variants, each runs every rate-limited size on its own sandbox (the same seed and anchor: the same data;
+    # its own limits), each through a written copy of its connector (the checkout's too, so they run alike).
     limited_cases = [
         Case(
             size,
@@ -109,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             time_scale=time_scale,
             mutations=args.mutations,
             workers=args.workers,
-            connector=args.connector,
+            connector=(folder or REPO) if variants else args.connector,
+            variant=label,
         )
         for size in sorted(limited, key=sizes.sort_key)
+        for label, folder in (variants.items() if variants else [("", None)])
     ]
     # Under the real limits the rate-limited cases mostly wait (a large one needs ~6% of a core): unless
     # --sequential, they start first and run side by side in the background while the unthrottled cases run one
@@ -123,9 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         background = [pool.submit(run_case, c, work / c.label, catalog, log) for c in limited_cases]
     cases: list[dict[str, Any]] = []
     comparison: list[dict[str, Any]] = []
-    if args.baseline or args.variant:
-        variants = compare.parse_variants(args.variant, args.baseline, work)
-        compared = sorted(args.compare_sizes or ["medium", "large"], key=sizes.sort_key)
+    if variants:
+        compared = sorted(args.compare_sizes if args.compare_sizes is not None else unthrottled, key=sizes.sort_key)
         comparison = compare.run_comparison(
             variants, compared, args.repeat, work, catalog, args.mutations, args.workers, log
         )
@@ -151,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     cases += [future.result() for future in background]
     pool.shutdown()
     cases.sort(key=lambda c: (c["mode"] != UNTHROTTLED, sizes.sort_key(c["size"])))
+    # Requests per route and final state: every comparison run, and every case run once (the checkout's median
+    # comparison run is among the comparison runs already).
+    measured = comparison + [c for c in cases if "rep" not in c]
+    measured.sort(key=lambda c: (c["mode"] != UNTHROTTLED, sizes.sort_key(c["size"])))
     result = {
         "name": name,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -166,10 +191,13 @@ def main(argv: list[str] | None = None) -> int:
             {k: r[k] for k in ("variant", "rep", "size", "connector")}
             | {
                 kind: {k: r[kind][k] for k in ("cpu_s", "max_rss_mb", "wall_s", "total_records", "digests")}
+                | {"requests": compare.served_requests(r[kind]["requests"]["endpoints"])}
+                | {"state_bytes": r[kind]["state_bytes"]}
                 for kind in compare.KINDS
             }
             for r in comparison
         ],
+        "requests_and_state": compare.requests_and_state(measured),
         "seconds": round(time.perf_counter() - started, 1),
     }
     args.out.mkdir(parents=True, exist_ok=True)

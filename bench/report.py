@@ -46,33 +46,8 @@ def markdown(result: dict[str, Any], name: str) -> str:
         lines += ["", *comparison]
     limited = [c for c in result["cases"] if c["mode"] == "limited"]
     if limited:
-        scale = limited[0]["time_scale"]
-        note = (
-            ""
-            if scale == 1.0
-            else f" (windows scaled x{scale:g}: 15 s -> {15 * scale:g} s, 15 min -> {900 * scale:g} s)"
-        )
-        lines += [
-            "",
-            f"**Harvest's rate limits on**{note}: wall time against the floor of the minimum requests. Floor: the "
-            "earliest start of the last request, `(ceil(n/100) - 1) x window` per bucket (100 per 15 s general, "
-            "100 per 15 min reports); the sustained-rate figure `max(n / (100/15 s), reports / (100/15 min))` in "
-            "brackets:",
-            "",
-            "| size | sync | records | general req (min) | report req (min) | 429s | floor s (rate) | wall s "
-            "| over floor (rate) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for case in limited:
-            for kind in ("full", "incremental"):
-                s = case[kind]
-                g, rp = s["general_requests"], s["report_requests"]
-                lines.append(
-                    f"| {case['size']} | {kind} | {s['total_records']:,} | {g['actual']:,} ({g['minimum']:,}) "
-                    f"| {rp['actual']:,} ({rp['minimum']:,}) | {s['requests']['throttled_total']} "
-                    f"| {_fmt(s['floor_burst_s'])} ({_fmt(s['floor_rate_s'])}) | {_fmt(s['wall_s'])} "
-                    f"| {_pct(s['over_floor'])} ({_pct(s['over_rate_floor'])}) |"
-                )
+        lines += ["", *limited_markdown(limited)]
+    lines += ["", *compare.requests_markdown(result.get("requests_and_state", []))]
     excess_lines = []
     for case in result["cases"]:
         for kind in ("full", "incremental"):
@@ -131,6 +106,57 @@ def markdown(result: dict[str, Any], name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def limited_markdown(limited: list[dict[str, Any]]) -> list[str]:
+    """The rate-limited table: per size, sync and variant (when there are several), with the change of the last
+    variant against the first."""
+    scale = limited[0]["time_scale"]
+    note = (
+        "" if scale == 1.0 else f" (windows scaled x{scale:g}: 15 s -> {15 * scale:g} s, 15 min -> {900 * scale:g} s)"
+    )
+    variants = list(dict.fromkeys(c.get("variant", "checkout") for c in limited))
+    several = len(variants) > 1
+    lines = [
+        f"**Harvest's rate limits on**{note}: wall time against the floor of the minimum requests. Floor: the "
+        "earliest start of the last request, `(ceil(n/100) - 1) x window` per bucket (100 per 15 s general, "
+        "100 per 15 min reports); the sustained-rate figure `max(n / (100/15 s), reports / (100/15 min))` in "
+        "brackets"
+        + (
+            f". Every variant on its own sandbox of the same data; change: `{variants[-1]}` against "
+            f"`{variants[0]}` (wall time, and the difference in points over the floor)"
+            if several
+            else ""
+        )
+        + ":",
+        "",
+        "| size | sync | " + ("variant | " if several else "") + "records | general req (min) | report req (min) "
+        "| 429s | floor s (rate) | wall s | over floor (rate) |",
+        "|---|---|" + ("---|" if several else "") + "---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in dict.fromkeys(c["size"] for c in limited):
+        mine = {c.get("variant", "checkout"): c for c in limited if c["size"] == size}
+        for kind in ("full", "incremental"):
+            for variant, case in mine.items():
+                s = case[kind]
+                g, rp = s["general_requests"], s["report_requests"]
+                lines.append(
+                    f"| {size} | {kind} | " + (f"`{variant}` | " if several else "") + f"{s['total_records']:,} "
+                    f"| {g['actual']:,} ({g['minimum']:,}) | {rp['actual']:,} ({rp['minimum']:,}) "
+                    f"| {s['requests']['throttled_total']} | {_fmt(s['floor_burst_s'])} ({_fmt(s['floor_rate_s'])}) "
+                    f"| {_fmt(s['wall_s'])} | {_pct(s['over_floor'])} ({_pct(s['over_rate_floor'])}) |"
+                )
+            first, last = mine.get(variants[0]), mine.get(variants[-1])
+            if several and first and last and first is not last:
+                before, after = first[kind], last[kind]
+                wall = f"{(after['wall_s'] / before['wall_s'] - 1) * 100:+.1f}%" if before["wall_s"] else "-"
+                points = (
+                    "-"
+                    if before["over_floor"] is None or after["over_floor"] is None
+                    else f"{(after['over_floor'] - before['over_floor']) * 100:+.1f} pt"
+                )
+                lines.append(f"| {size} | {kind} | **change** | | | | | | **{wall}** | **{points}** |")
+    return lines
+
+
 def plot(result: dict[str, Any], path: Path) -> bool:
     """Sync time against account size (time entries), with the rate-limit floor; False without matplotlib."""
     try:
@@ -141,8 +167,18 @@ def plot(result: dict[str, Any], path: Path) -> bool:
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(8, 5))
-    for mode, marker, label in (("limited", "o", "rate-limited"), ("unthrottled", "s", "unthrottled")):
-        cases = sorted((c for c in result["cases"] if c["mode"] == mode), key=lambda c: c["time_entries"])
+    limited_variants = list(
+        dict.fromkeys(c.get("variant", "checkout") for c in result["cases"] if c["mode"] == "limited")
+    )
+    series = [
+        ("limited", v, "o", "rate-limited" + (f" {v}" if len(limited_variants) > 1 else "")) for v in limited_variants
+    ]
+    series.append(("unthrottled", None, "s", "unthrottled"))
+    for mode, variant, marker, label in series:
+        cases = sorted(
+            (c for c in result["cases"] if c["mode"] == mode and variant in (None, c.get("variant", "checkout"))),
+            key=lambda c: c["time_entries"],
+        )
         if not cases:
             continue
         xs = [max(c["time_entries"], 1) for c in cases]
@@ -156,7 +192,7 @@ def plot(result: dict[str, Any], path: Path) -> bool:
             linestyle=":",
             label=f"incremental sync, {label}{suffix}",
         )
-        if mode == "limited":
+        if mode == "limited" and variant == limited_variants[-1]:  # the same data: one floor for every variant
             for kind, color in (("full", "black"), ("incremental", "grey")):
                 ax.plot(
                     xs,

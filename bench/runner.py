@@ -76,6 +76,7 @@ class SyncRun:
         data["total_records"] = self.total_records
         data["records_per_s"] = round(self.total_records / self.wall_s, 1) if self.wall_s else None
         data["records_per_cpu_s"] = round(self.total_records / self.cpu_s, 1) if self.cpu_s else None
+        data["state_bytes"] = state_sizes(self.states)
         return data
 
 
@@ -112,6 +113,17 @@ def state_digest(states: dict[str, Any]) -> str:
 
     stream_states = {name: (message.get("stream") or {}).get("stream_state") for name, message in states.items()}
     return hashlib.sha256(json.dumps(strip(stream_states), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def state_sizes(states: dict[str, Any]) -> dict[str, int]:
+    """Per stream, the bytes of its final ``stream_state`` as compact JSON (what the platform keeps for the next
+    sync; the message's descriptor and ``sourceStats`` left out), largest first."""
+    sizes = {
+        name: len(json.dumps((message.get("stream") or {}).get("stream_state"), separators=(",", ":")).encode())
+        for name, message in states.items()
+        if name
+    }
+    return dict(sorted(sizes.items(), key=lambda item: (-item[1], item[0])))
 
 
 def command(

@@ -29,6 +29,8 @@ from .variant import write_variant
 
 UNTHROTTLED = "unthrottled"
 LIMITED = "limited"
+#: the variant name of the connector in this checkout (bench.compare)
+CHECKOUT = "checkout"
 
 
 @dataclass
@@ -40,11 +42,13 @@ class Case:
     workers: int | None = None
     connector: Path | None = None  # a scratch copy of the connector (manifest.yaml + components.py) to measure
     digest: bool = False  # a digest of the records of each stream (bench.runner.RecordDigest), to compare variants
+    variant: str = ""  # the variant's label when variants are compared (bench.compare), else empty
 
     @property
     def label(self) -> str:
         scale = "" if self.time_scale == 1.0 else f"-x{self.time_scale:g}"
-        return f"{self.size}-{self.mode}{scale}"
+        variant = f"-{self.variant}".replace("/", "_") if self.variant else ""
+        return f"{self.size}-{self.mode}{scale}{variant}"
 
 
 def compare(actual: dict[str, Any], minimum: dict[str, int]) -> dict[str, Any]:
@@ -185,6 +189,7 @@ def run_case(case: Case, workdir: Path, catalog_cache: dict[str, Any], log: Any 
         "size": case.size,
         "mode": case.mode,
         "label": case.label,
+        "variant": case.variant or CHECKOUT,
         "time_scale": case.time_scale,
         "connector": str(case.connector or "checkout"),
         "budget": "shipped" if limited and case.time_scale == 1.0 else ("scaled" if limited else "removed"),
