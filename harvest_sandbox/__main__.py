@@ -12,7 +12,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .loader import dump_json
 from .server import SandboxServer
+from .state import load_dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,9 +42,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.dump:
-        from .app import load_dataset
-        from .loader import dump_json
-
         dump_json(load_dataset(args.seed, args.dataset, args.anchor), args.dump)
         return 0
     server = SandboxServer(

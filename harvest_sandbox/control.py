@@ -21,16 +21,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import RouteNotFound
 from .http import Request, Response
+from .mutations import mutate
+from .state import SandboxState
 
-if TYPE_CHECKING:
-    from .app import SandboxApp
 
-
-def handle(app: SandboxApp, request: Request) -> Response:
+def handle(app: SandboxState, request: Request) -> Response:
     parts = [p for p in request.path.split("/") if p][1:]
     method = request.method
     head = parts[0] if parts else ""
@@ -49,7 +48,7 @@ def handle(app: SandboxApp, request: Request) -> Response:
         return Response.json({"ok": True, **app.info(request.base_url)})
     if head == "mutate" and method == "POST":
         assert isinstance(body, dict)
-        changes = app.store.mutate(int(body.get("n", 10)))
+        changes = mutate(app.store, int(body.get("n", 10)))
         return Response.json({"changes": [c.as_dict() for c in changes]})
     if head == "records" and method == "POST":
         assert isinstance(body, dict)
@@ -90,7 +89,7 @@ def handle(app: SandboxApp, request: Request) -> Response:
     if head == "report" and method == "GET" and len(parts) >= 2:
         query = dict(request.query)
         role = query.pop("role", "administrator")
-        return Response.json({"results": app.store.report("/".join(parts[1:]), role=role, **query)})
+        return Response.json({"results": app.store.report_rows("/".join(parts[1:]), query, role=role)})
     if head == "oauth" and method == "POST" and len(parts) == 2:
         assert isinstance(body, dict)
         if parts[1] == "code":
@@ -101,7 +100,7 @@ def handle(app: SandboxApp, request: Request) -> Response:
     raise RouteNotFound()
 
 
-def _records(app: SandboxApp, body: dict[str, Any]) -> dict[str, Any]:
+def _records(app: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     op = body.get("op")
     resource = str(body["resource"])
     store = app.store

@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .clock import REFERENCE_ANCHOR, as_anchor
-from .store import Dataset, Record
+from .resources import Dataset, Record
 
 # The calendar below is written as of REFERENCE_ANCHOR (2026-11-01); a dataset anchored elsewhere moves every one of
 # these dates by its anchor's offset (Generator.on).

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import as_anchor, fmt_datetime
-from .store import COLLECTIONS, SPECS, Dataset
+from .resources import COLLECTIONS, SPECS, Dataset
 
 EXPLICIT_PARENT = tuple(n for n in COLLECTIONS if SPECS[n].parent and SPECS[n].parent_of is None)
 

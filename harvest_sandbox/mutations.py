@@ -1,4 +1,4 @@
-"""Realistic random batches of changes (``Store.mutate``), each with fresh timestamps from the store's clock.
+"""Realistic random batches of changes (:func:`mutate`), each with fresh timestamps from the store's clock.
 
 The mix mirrors what happens in a live Harvest account between two syncs: time is logged, edited and deleted;
 invoices get paid, in part or in full (a payment is added and the store moves the invoice's ``due_amount`` and
@@ -7,18 +7,17 @@ sent to open invoices and clients view sent estimates (a message is added, the p
 assigned to projects and get new billable rates; clients, projects, users and tasks are edited; expenses are logged.
 What a child does to its parent is the store's job (``Store._move_parent``, harvest-api/README.md section 9).
 Randomness comes from a ``random.Random`` seeded with the dataset seed and the batch number, so the same history
-gives the same changes.
+gives the same changes. This module sits on top of the store: the control plane (``POST /_sandbox/mutate``) and
+``SandboxServer.mutate`` call :func:`mutate`; the store knows nothing of it.
 """
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .store import Change
-
-if TYPE_CHECKING:
-    from .store import Store
+from .resources import Change
+from .store import Store
 
 OPERATIONS = (
     ("log_time", 30),
@@ -38,6 +37,12 @@ OPERATIONS = (
     ("edit_task", 2),
     ("edit_contact", 2),
 )
+
+
+def mutate(store: Store, n: int = 10) -> list[Change]:
+    """A realistic random batch of ``n`` changes (deterministic for a given seed and history)."""
+    with store.lock:
+        return random_changes(store, n, seed=(store.dataset.seed, store.next_batch()))
 
 
 def random_changes(store: Store, n: int, *, seed: Any) -> list[Change]:

@@ -206,7 +206,7 @@ def test_given_generated_history_then_payments_and_messages_agree_with_their_par
 
 def test_given_random_batches_then_payments_and_messages_still_agree_with_their_parents(sandbox: SandboxServer) -> None:
     store = sandbox.store
-    changes = store.mutate(n=120) + store.mutate(n=120)
+    changes = sandbox.mutate(n=120) + sandbox.mutate(n=120)
 
     assert {c.resource for c in changes} >= {
         "invoice_payments",
