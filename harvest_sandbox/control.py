@@ -7,6 +7,9 @@
 ``POST /_sandbox/mutate``                ``{"n": 10}`` -> ``{"changes": [{"op","resource","id","parent_id"}]}``
 ``POST /_sandbox/records``               ``{"op": "create"|"update"|"delete", "resource", "id", "fields",
                                          "parent_id"}`` -> the record
+``POST /_sandbox/approvals``             ``{"user_id", "week": "YYYY-MM-DD", "status"}``: submit/approve/reopen a
+                                         user's week -> ``{"week", "user_id", "status", "time_entries": [ids],
+                                         "expenses": [ids]}`` (the records that changed)
 ``GET|POST|DELETE /_sandbox/faults``     POST ``{"faults": [rule, ...]}`` (replaces) or one rule object
 ``GET|POST /_sandbox/config``            POST any subset of the config knobs (see README)
 ``GET|DELETE /_sandbox/requests``        the request log: method, path, query, status, role, fault, endpoint
@@ -26,6 +29,7 @@ from typing import Any
 from .errors import RouteNotFound
 from .http import Request, Response
 from .mutations import mutate
+from .resources import APPROVABLE
 from .state import SandboxState
 
 
@@ -50,6 +54,9 @@ def handle(app: SandboxState, request: Request) -> Response:
         assert isinstance(body, dict)
         changes = mutate(app.store, int(body.get("n", 10)))
         return Response.json({"changes": [c.as_dict() for c in changes]})
+    if head == "approvals" and method == "POST":
+        assert isinstance(body, dict)
+        return Response.json(_approvals(app, body))
     if head == "records" and method == "POST":
         assert isinstance(body, dict)
         return Response.json(_records(app, body))
@@ -98,6 +105,15 @@ def handle(app: SandboxState, request: Request) -> Response:
             app.auth.revoke(str(body.get("token", "")))
             return Response.json({"ok": True})
     raise RouteNotFound()
+
+
+def _approvals(app: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
+    user_id, week, status = int(body["user_id"]), str(body["week"]), str(body["status"])
+    changes = app.store.set_approval(user_id, week, status)
+    answer: dict[str, Any] = {"week": app.store.week_of(week).isoformat(), "user_id": user_id, "status": status}
+    for name in APPROVABLE:
+        answer[name] = [c.id for c in changes if c.resource == name]
+    return answer
 
 
 def _records(app: SandboxState, body: dict[str, Any]) -> dict[str, Any]:

@@ -44,11 +44,15 @@ def _invoice_projects(record: Record) -> set[int]:
 
 @dataclass(frozen=True)
 class Filter:
-    """A documented query filter: ``kind`` says how the string value is parsed and compared."""
+    """A documented query filter: ``kind`` says how the string value is parsed and compared.
+
+    ``enum`` takes comma-separated values (``state=open,draft``); ``choice`` takes exactly one of ``values`` (422
+    otherwise)."""
 
     param: str
-    kind: Literal["int", "bool", "str", "enum", "from", "to", "in_set"]
+    kind: Literal["int", "bool", "str", "enum", "choice", "from", "to", "in_set"]
     get: Callable[[Record], Any]
+    values: tuple[str, ...] = ()
 
 
 def _id_filters(*names: str) -> tuple[Filter, ...]:
@@ -60,6 +64,10 @@ def _date_range(key: str) -> tuple[Filter, ...]:
 
 
 _IS_ACTIVE = Filter("is_active", "bool", _field("is_active"))
+
+#: Timesheet approval (harvest-api/README.md section 10 [D]): every time entry and expense is in one of these.
+APPROVAL_STATUSES: tuple[str, ...] = ("unsubmitted", "submitted", "approved")
+_APPROVAL_STATUS = Filter("approval_status", "choice", _field("approval_status"), APPROVAL_STATUSES)
 
 
 def by_id(record: Record) -> Any:
@@ -121,6 +129,7 @@ SPECS: dict[str, Spec] = {
             filters=(
                 *_id_filters("user", "client", "project"),
                 Filter("is_billed", "bool", _field("is_billed")),
+                _APPROVAL_STATUS,
                 *_date_range("spent_date"),
             ),
             owner=_nested("user"),
@@ -173,6 +182,7 @@ SPECS: dict[str, Spec] = {
                 Filter("external_reference_id", "str", _nested("external_reference")),
                 Filter("is_billed", "bool", _field("is_billed")),
                 Filter("is_running", "bool", _field("is_running")),
+                _APPROVAL_STATUS,
                 *_date_range("spent_date"),
             ),
             owner=_nested("user"),
@@ -259,6 +269,36 @@ class Change:
 
 
 Changes = list[Change]
+
+#: Time entries and expenses: the records timesheet approval applies to.
+APPROVABLE: tuple[str, ...] = ("time_entries", "expenses")
+
+
+def lock_fields(resource: str, approval_status: str, invoiced: bool) -> Record:
+    """``is_closed``, ``is_locked`` and ``locked_reason`` of a time entry or expense (harvest-api/README.md section 10).
+
+    ``is_closed`` is true exactly when approved [D]; approved or invoiced records are locked. Time entries: approved
+    "Item Approved and Locked for this Time Period" [D], invoiced "Item Invoiced and Locked for this Time Period" [V],
+    both "Item Invoiced and Approved and Locked for this Time Period" (the docs' examples of approved, invoiced
+    entries [D]). Expenses (the docs' examples [D]): invoiced "Expense is invoiced." (approved or not), approved only
+    "The project is locked for this time period.".
+    """
+    approved = approval_status == "approved"
+    reason: str | None = None
+    if resource == "time_entries":
+        if approved and invoiced:
+            reason = "Item Invoiced and Approved and Locked for this Time Period"
+        elif approved:
+            reason = "Item Approved and Locked for this Time Period"
+        elif invoiced:
+            reason = "Item Invoiced and Locked for this Time Period"
+    elif invoiced:
+        reason = "Expense is invoiced."
+    elif approved:
+        reason = "The project is locked for this time period."
+    return {"is_closed": approved, "is_locked": approved or invoiced, "locked_reason": reason}
+
+
 Ids = list[int]
 
 
@@ -319,6 +359,10 @@ def parse_criteria(spec: Spec, params: Mapping[str, str]) -> list[tuple[Filter, 
             value = normalise_date(flt.param, raw)
         elif flt.kind == "enum":
             value = frozenset(part.strip() for part in raw.split(",") if part.strip())
+        elif flt.kind == "choice":
+            if raw not in flt.values:
+                raise Unprocessable(f"Invalid {flt.param} parameter: expected one of {', '.join(flt.values)}")
+            value = raw
         else:
             value = raw
         criteria.append((flt, value))

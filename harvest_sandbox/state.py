@@ -35,6 +35,8 @@ class Config:
     reports_limit: int = 100
     retry_after_min: int = 1
     updated_since: UpdatedSinceMode = "strict"
+    #: Harvest does not document whether approving a week moves its records' ``updated_at`` [U]; see the README.
+    approval_moves_updated_at: bool = False
     token_lifetime: float = 1209600.0
     rotate_refresh_tokens: bool = False
 
@@ -104,9 +106,15 @@ class SandboxState:
         if hasattr(self, "store"):  # keep the Store object: callers may hold a reference to it
             self.store.clock = self.clock
             self.store.updated_since_mode = cfg.updated_since
+            self.store.approval_moves_updated_at = cfg.approval_moves_updated_at
             self.store.load(dataset)
         else:
-            self.store = Store(dataset, clock=self.clock, updated_since_mode=cfg.updated_since)
+            self.store = Store(
+                dataset,
+                clock=self.clock,
+                updated_since_mode=cfg.updated_since,
+                approval_moves_updated_at=cfg.approval_moves_updated_at,
+            )
         self.auth = Auth(
             account_id=dataset.account_id,
             tokens=dataset.tokens,  # type: ignore[arg-type]
@@ -162,6 +170,7 @@ class SandboxState:
             self.config = replace(self.config, **changes)
             cfg = self.config
             self.store.updated_since_mode = cfg.updated_since
+            self.store.approval_moves_updated_at = cfg.approval_moves_updated_at
             self.auth.token_lifetime = cfg.token_lifetime
             self.auth.rotate_refresh_tokens = cfg.rotate_refresh_tokens
             limiter = self.ratelimiter

@@ -16,17 +16,20 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import auth, reports
-from .clock import Clock, fmt_datetime, system_clock
+from .clock import Clock, fmt_datetime, parse_date, system_clock, week_start
 from .errors import Forbidden, NotFound
 from .resources import (
     ALL,
+    APPROVABLE,
+    APPROVAL_STATUSES,
     COLLECTIONS,
     SPECS,
     Change,
+    Changes,
     Dataset,
     Ids,
     Record,
@@ -35,6 +38,7 @@ from .resources import (
     UpdatedSinceMode,
     after,
     by_id,
+    lock_fields,
     normalise_updated_since,
     parse_criteria,
     predicate,
@@ -57,10 +61,14 @@ class Store:
         *,
         clock: Clock = system_clock,
         updated_since_mode: UpdatedSinceMode = "strict",
+        approval_moves_updated_at: bool = False,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.updated_since_mode: UpdatedSinceMode = updated_since_mode
+        #: Whether :meth:`set_approval` stamps the records it changes with a fresh ``updated_at`` (undocumented on
+        #: Harvest, harvest-api/README.md section 10 [U]; see the README for the default).
+        self.approval_moves_updated_at = approval_moves_updated_at
         self.load(dataset)
 
     # -- loading ------------------------------------------------------------------------------------------------
@@ -387,7 +395,8 @@ class Store:
 
     def create(self, name: str, fields: Mapping[str, Any] | None = None, *, parent_id: int | None = None) -> Record:
         """Create a record: the newest record of the collection (of the same parent, if any) is the template,
-        ``fields`` override it; a new id and fresh ``created_at``/``updated_at`` are assigned."""
+        ``fields`` override it; a new id and fresh ``created_at``/``updated_at`` are assigned. A new time entry or
+        expense is ``unsubmitted`` (and locked only if invoiced) unless ``fields`` says otherwise."""
         with self.lock:
             bucket = self._writable(name)
             spec = SPECS[name]
@@ -402,6 +411,10 @@ class Store:
             template = candidates[0] if candidates else newest
             record = copy.deepcopy(template)
             record.update(copy.deepcopy(dict(fields or {})))
+            if name in APPROVABLE:
+                if "approval_status" not in (fields or {}):
+                    record["approval_status"] = "unsubmitted"
+                _relock(name, record, fields or {})
             record["id"] = int(fields["id"]) if fields and "id" in fields else top + 1
             self._top_ids[name] = max(top, record["id"])
             stamp = self.now()
@@ -426,6 +439,8 @@ class Store:
                 raise NotFound()
             record = {**old, **copy.deepcopy(dict(changes))}
             record["id"] = record_id
+            if name in APPROVABLE and _LOCK_CAUSES & changes.keys():
+                _relock(name, record, changes)
             if "updated_at" not in changes:
                 record["updated_at"] = self.now()
             bucket[record_id] = record
@@ -506,6 +521,44 @@ class Store:
             changes.update(state="open", paid_at=None, paid_date=None)
         self.update("invoices", invoice_id, changes)
 
+    # -- timesheet approval (harvest-api/README.md section 10) ------------------------------------------------------
+    def week_of(self, day: str | date) -> date:
+        """The first day of the week ``day`` is in, per the company's ``week_start_day``."""
+        return week_start(
+            parse_date(day) if isinstance(day, str) else day, self.company.get("week_start_day", "Monday")
+        )
+
+    def set_approval(self, user_id: int, week: str | date, status: str) -> Changes:
+        """Submit, approve or reopen (``unsubmitted``) one user's week, as the approval screen does: every time entry
+        and expense of ``user_id`` spent in the week of ``week`` (any day of it; weeks start on the company's
+        ``week_start_day``) gets ``approval_status`` = ``status``, with ``is_closed``, ``is_locked`` and
+        ``locked_reason`` to match (an invoiced record stays locked). Their ``updated_at`` becomes now when
+        :attr:`approval_moves_updated_at` is on, else stays. Returns one ``update`` per record that changed."""
+        if status not in APPROVAL_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(APPROVAL_STATUSES)}, not {status!r}")
+        with self.lock:
+            if user_id not in self.records["users"]:
+                raise NotFound()
+            start = self.week_of(week)
+            first, after = start.isoformat(), (start + timedelta(days=7)).isoformat()
+            stamp: str | None = None
+            changes: Changes = []
+            for name in APPROVABLE:
+                order = SPECS[name].order
+                ascending = self._ascending(name)
+                low = bisect.bisect_left(ascending, (first, 0), key=order)
+                high = bisect.bisect_left(ascending, (after, 0), key=order)
+                pending = [
+                    r for r in ascending[low:high] if r["user"]["id"] == user_id and r["approval_status"] != status
+                ]
+                for record in pending:  # a copy: each update moves the record in the index
+                    if self.approval_moves_updated_at and stamp is None:
+                        stamp = self.now()  # one stamp for the whole week, as one approval
+                    fields = {"approval_status": status, "updated_at": stamp or record["updated_at"]}
+                    self.update(name, record["id"], fields)
+                    changes.append(Change("update", name, record["id"]))
+            return changes
+
     def update_company(self, changes: Mapping[str, Any]) -> Record:
         with self.lock:
             self.company.update(changes)
@@ -560,3 +613,15 @@ _STATE_EVENTS: dict[str, dict[str, tuple[str, str | None]]] = {
         "re-open": ("sent", None),
     },
 }
+
+
+#: Fields whose change re-derives a time entry's or expense's locks (unless the change sets the locks itself).
+_LOCK_CAUSES = frozenset({"approval_status", "is_billed"})
+_LOCK_FIELDS = frozenset({"is_closed", "is_locked", "locked_reason"})
+
+
+def _relock(name: str, record: Record, given: Mapping[str, Any]) -> None:
+    """Derive ``is_closed``/``is_locked``/``locked_reason`` from ``approval_status`` and ``is_billed``, except the
+    lock fields ``given`` sets explicitly."""
+    derived = lock_fields(name, record.get("approval_status") or "unsubmitted", bool(record.get("is_billed")))
+    record.update({k: v for k, v in derived.items() if k not in given})
