@@ -14,6 +14,8 @@ from typing import Any
 from .app import SandboxApp
 from .faults import FaultRule
 from .http import Request
+from .mutations import mutate
+from .resources import Change
 from .store import Store
 
 
@@ -216,3 +218,8 @@ class SandboxServer:
 
     def take_errors(self) -> list[str]:
         return self.app.take_errors()
+
+    def mutate(self, n: int = 10) -> list[Change]:
+        """A realistic random batch of ``n`` changes (:func:`harvest_sandbox.mutations.mutate`), as
+        ``POST /_sandbox/mutate`` makes it."""
+        return mutate(self.app.store, n)
