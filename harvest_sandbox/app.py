@@ -54,7 +54,7 @@ class SandboxApp(SandboxState):
             if matched is None:
                 raise RouteNotFound()
             route, args = matched
-            fault = self.faults.pick(request.method, request.path)
+            fault = self.faults.pick(request.method, request.path, request.query)
             early = self._early_fault(fault)
             if early is not None:
                 return self._record(request, endpoint, early, role, fault)

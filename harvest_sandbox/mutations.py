@@ -85,13 +85,20 @@ def random_changes(store: Store, n: int, *, seed: Any) -> list[Change]:
     weights = [weight for _, weight in OPERATIONS]
     changes: list[Change] = []
     for _ in range(n):
-        op = rng.choices(names, weights)[0]
-        outcome: Outcome = globals()[f"_{op}"](store, rng)
-        if isinstance(outcome, Change):
-            changes.append(outcome)
-        elif outcome:
-            changes.extend(outcome)
+        changes += apply(store, rng.choices(names, weights)[0], rng)
     return changes
+
+
+def apply(store: Store, operation: str, rng: random.Random) -> list[Change]:
+    """One operation of :data:`OPERATIONS` by name (a test that needs every kind of change applies each); what it
+    changed, empty when nothing in the account fits it."""
+    if operation not in dict(OPERATIONS):
+        raise KeyError(f"unknown operation {operation!r}")
+    with store.lock:
+        outcome: Outcome = globals()[f"_{operation}"](store, rng)
+    if isinstance(outcome, Change):
+        return [outcome]
+    return list(outcome or [])
 
 
 def _pick(

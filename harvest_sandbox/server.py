@@ -213,6 +213,11 @@ class SandboxServer:
     def requests(self) -> list[dict[str, Any]]:
         return self.app.request_log()
 
+    def clear_requests(self) -> None:
+        """Empties the request log (``DELETE /_sandbox/requests``): what follows is one sync's requests."""
+        with self.app.lock:
+            self.app.log.clear()
+
     def counts(self) -> dict[str, Any]:
         return self.app.count_summary()
 
