@@ -258,6 +258,7 @@ class HarvestChildPartitionRouter(PartitionRouter):
         self._saved_cursor: str | None = None  # the parent cursor of the previous sync
         self._child_cursor: str | None = None  # the child stream's own cursor of the previous sync
         self._known: dict[int, int | None] = {}
+        self._by_parent: dict[int | None, set[int]] = {}
         self._knows_children = False
         self._previous_state: dict[str, Any] = {}
         self._newest: str | None = None
@@ -275,17 +276,23 @@ class HarvestChildPartitionRouter(PartitionRouter):
         known = HarvestKnownIds.from_state(parent_state.get(KNOWN_IDS_KEY))
         self._knows_children = known is not None
         self._known = dict(known.ids) if known else {}
+        self._by_parent = {}
+        for child, parent in self._known.items():
+            self._by_parent.setdefault(parent, set()).add(child)
 
     def children_of(self, parent_id: int) -> set[int]:
         with self._lock:
-            return {child for child, parent in self._known.items() if parent == parent_id}
+            return set(self._by_parent.get(parent_id, ()))
 
     def record_children(self, parent_id: int, children: Iterable[int]) -> None:
         with self._lock:
-            for child in [child for child, parent in self._known.items() if parent == parent_id]:
-                del self._known[child]
-            for child in children:
+            for child in self._by_parent.pop(parent_id, set()):
+                self._known.pop(child, None)
+            kept = set(children)
+            for child in kept:
                 self._known[child] = parent_id
+            if kept:
+                self._by_parent[parent_id] = kept
 
     def forget_parent(self, parent_id: int) -> None:
         self.record_children(parent_id, ())
@@ -302,7 +309,7 @@ class HarvestChildPartitionRouter(PartitionRouter):
                 read_all = True
             else:
                 named = changed
-        known_parents = {parent for parent in self._known.values() if parent is not None}
+        known_parents = {parent for parent in self._by_parent if parent is not None}
         seen: set[int] = set()
         for stream_slice in self._parent_slices():
             parent_id = int(stream_slice.partition["id"])
