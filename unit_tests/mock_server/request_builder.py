@@ -132,6 +132,11 @@ class HarvestRequest:
         self._query[name] = value
         return self
 
+    def with_per_page(self, per_page: int) -> HarvestRequest:
+        """A count of the records a filter matches asks one per page (`per_page=1`) and reads `total_entries`."""
+        self._query["per_page"] = str(per_page)
+        return self
+
     def with_page(self, page: int) -> HarvestRequest:
         """Harvest's page form of a next link: `page=N` plus the original query (params in alphabetical order)."""
         self._query["page"] = str(page)
