@@ -200,6 +200,22 @@ def test_given_an_approval_that_moved_updated_at_when_read_then_the_counts_match
     assert len([path for path in _paths(http_mocker) if path == "/v2/time_entries"]) == 4  # own read and 3 counts
 
 
+def test_given_harvest_ignores_the_approval_filter_when_read_then_only_the_totals_are_compared_with_a_warning(
+    http_mocker: HttpMocker,
+) -> None:
+    # an account without approvals answers every approval_status count with the total
+    _given_own_read(http_mocker, "time_entries")
+    given_administrator(http_mocker)
+    _given_top_counts(http_mocker, "time_entries", total=4, submitted=4, approved=4)
+
+    output = read_streams(_config(), "time_entries", state=_state("time_entries", _FOUR_ENTRIES))
+
+    assert output.records == []
+    assert not output.errors
+    assert any("ignores the approval_status filter" in warning for warning in _warnings(output)), _warnings(output)
+    assert sorted(_known(output)) == [1, 2, 3, 4]
+
+
 @pytest.mark.parametrize(
     "answer",
     [
