@@ -14,8 +14,6 @@ from .config import _A_TOKEN, _AN_ACCOUNT_ID
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse, json_response
 
-_EPOCH = "1970-01-01T00:00:00Z"
-
 
 def sent_requests(mocker: HttpMocker) -> list[Any]:
     """Every request the connector sent during the test, in order (requests-mock's history)."""
@@ -56,8 +54,6 @@ def given_parents(
     http_mocker: HttpMocker,
     parent: str,
     ids: list[int] | dict[int, str],
-    updated_since: str | None = None,
-    state_filter: str | None = None,
     updated_at: str = "2024-01-10T10:00:00Z",
     **fields: Any,
 ) -> list[int]:
@@ -68,10 +64,6 @@ def given_parents(
     (`state="paid"`).
     """
     request = HarvestRequest.endpoint(parent)
-    if updated_since is not None:
-        request = request.with_updated_since(updated_since)
-    if state_filter is not None:
-        request = request.with_state(state_filter)
     updated = ids if isinstance(ids, dict) else dict.fromkeys(ids, updated_at)
     response = HarvestResponse.of(parent)
     for parent_id, parent_updated_at in updated.items():
@@ -135,7 +127,7 @@ def given_users(
     already lists users is the connector's choice, so here it is answered without being required. A test about the
     current user as a parent (a Member's 403 on /v2/users) requires it with `given_current_user`.
     """
-    parent_ids = given_parents(http_mocker, "users", ids, updated_since=None, updated_at=updated_at)
+    parent_ids = given_parents(http_mocker, "users", ids, updated_at=updated_at)
     me = current_user_id if current_user_id is not None else parent_ids[0]
     user = HarvestRecord.of("users").with_id(me).build()
     http_mocker._mocker.get(HarvestRequest.users_me().url(), json=user)  # optional: not counted by HttpMocker
@@ -178,8 +170,8 @@ def given_failure_then_response(
 def given_scope_read(
     http_mocker: HttpMocker, stream: str, ids: list[int], spent_since: str | None = None, **fields: Any
 ) -> list[int]:
-    """Mocks the reconciliation read of an entity stream: one page of `ids`, asked without `updated_since` (and
-    with `from=<spent_since>` for time entries and expenses)."""
+    """Mocks the reconciliation read of an entity stream: one page of `ids`, asked without `updated_since` (time
+    entries and expenses: the one listing of their history from a state without one, `from=<spent_since>`)."""
     request = HarvestRequest.endpoint(stream)
     if spent_since is not None:
         request = request.with_query_param("from", spent_since)

@@ -124,10 +124,6 @@ class HarvestRequest:
         self._query["include_fixed_fee"] = "true" if include else "false"
         return self
 
-    def with_state(self, state: str) -> HarvestRequest:
-        self._query["state"] = state
-        return self
-
     def with_query_param(self, name: str, value: str) -> HarvestRequest:
         self._query[name] = value
         return self
