@@ -129,7 +129,7 @@ def test_given_no_parent_listed_when_generated_then_the_fallback_parents() -> No
 
 
 # ---- what it knows ----------------------------------------------------------------------------------------------------
-def test_given_children_recorded_per_parent_then_each_parent_holds_what_it_listed_last() -> None:
+def test_given_known_children_when_parents_record_theirs_or_are_forgotten_then_each_holds_what_it_listed_last() -> None:
     router = _router(_Parents([]))
     router.restore(_parent_state({7: 1, 8: 1, 9: 2}), None, 0)
 
@@ -140,7 +140,9 @@ def test_given_children_recorded_per_parent_then_each_parent_holds_what_it_liste
     assert router.children_of(2) == set()
 
 
-def test_given_partitions_still_being_generated_then_the_state_is_the_previous_one_until_the_last() -> None:
+def test_given_partitions_being_generated_when_the_state_is_asked_then_the_previous_one_until_the_last_is_generated() -> (
+    None
+):
     previous = _parent_state({7: 1})
     router = _router(_Parents([(1, _CHANGED, "paid"), (2, "2024-05-03T00:00:00Z", "paid")]), cursor_name="invoices")
     router.restore(previous, "2024-05-01T00:00:00Z", 0)

@@ -65,7 +65,7 @@ def _child_handler() -> HarvestErrorHandler:
         pytest.param(403, b'{"message": "no"}', False, id="403-forbidden"),
     ],
 )
-def test_given_raise_on_ignore_and_a_skipped_response_then_the_error_carries_its_status_and_whether_harvest_said_not_found(
+def test_given_raise_on_ignore_when_a_response_is_skipped_then_the_error_carries_its_status_and_whether_harvest_said_not_found(
     status: int, body: bytes, not_found: bool
 ) -> None:
     response = _response(status)

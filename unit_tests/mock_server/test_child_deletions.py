@@ -105,7 +105,7 @@ def test_given_a_child_gone_from_a_reread_parent_when_read_then_a_tombstone_with
     assert _known(output) == {11: _AN_INVOICE_ID}
 
 
-def test_given_a_known_invoice_no_longer_listed_whose_payments_answer_json_404_then_all_its_payments_are_tombstoned(
+def test_given_a_known_invoice_no_longer_listed_when_its_payments_answer_json_404_then_all_of_them_are_tombstoned(
     http_mocker: HttpMocker,
 ) -> None:
     given_invoices(http_mocker, [_AN_INVOICE_ID], updated_at=_NOT_UPDATED_SINCE, state="paid")
@@ -123,7 +123,7 @@ def test_given_a_known_invoice_no_longer_listed_whose_payments_answer_json_404_t
     assert _known(output) == {11: _AN_INVOICE_ID}
 
 
-def test_given_a_known_invoice_no_longer_listed_whose_payments_still_answer_then_no_tombstone_and_they_stay_known(
+def test_given_a_known_invoice_no_longer_listed_when_its_payments_still_answer_then_no_tombstone_and_they_stay_known(
     http_mocker: HttpMocker,
 ) -> None:
     given_invoices(http_mocker, [_AN_INVOICE_ID], updated_at=_NOT_UPDATED_SINCE, state="paid")
