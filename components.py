@@ -972,11 +972,15 @@ class HarvestTombstoneRetriever(Retriever):
         pages = _pages(retriever.requester, retriever.paginator, {}, self._label, "the list of the deletion scope")
         if pages is None:
             return None
-        return {
-            int(record["id"]): self._parent_of(record)
-            for response in pages
-            for record in retriever.record_selector.extractor.extract_records(response)
-        }
+        try:
+            return {
+                int(record["id"]): self._parent_of(record)
+                for response in pages
+                for record in retriever.record_selector.extractor.extract_records(response)
+            }
+        except AirbyteTracedException as error:  # a page without the envelope, or not JSON
+            LOGGER.warning(f"{self._label}: the list of the deletion scope failed ({error.message}); {_NOTHING_MARKED}")
+            return None
 
     def _parent_of(self, record: Mapping[str, Any]) -> int | None:
         if not self.parent_field:
@@ -1324,17 +1328,21 @@ class HarvestSpentHistoryRetriever(Retriever):
             return None
         start_date = str(self.config.get("replication_start_date") or "")
         listed: dict[int, tuple[int, int]] = {}
-        for response in pages:
-            for record in retriever.record_selector.extractor.extract_records(response):
-                place = _place(record, since)
-                if place is not None:
-                    listed[int(record["id"])] = place
-            if emit:
-                for selected in retriever.record_selector.select_records(
-                    response=response, stream_state={}, records_schema=records_schema, stream_slice=_NO_SLICE
-                ):
-                    if (selected.get("updated_at") or "") >= start_date:
-                        yield selected
+        try:
+            for response in pages:
+                for record in retriever.record_selector.extractor.extract_records(response):
+                    place = _place(record, since)
+                    if place is not None:
+                        listed[int(record["id"])] = place
+                if emit:
+                    for selected in retriever.record_selector.select_records(
+                        response=response, stream_state={}, records_schema=records_schema, stream_slice=_NO_SLICE
+                    ):
+                        if (selected.get("updated_at") or "") >= start_date:
+                            yield selected
+        except AirbyteTracedException as error:  # a page without the envelope, or not JSON
+            LOGGER.warning(f"{self._label}: a list of its history failed ({error.message}); {_NOTHING_MARKED}")
+            return None
         return listed
 
     def _save(self, state: MutableMapping[str, Any], entries: Mapping[int, tuple[int, int]], since: str) -> None:
