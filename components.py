@@ -328,7 +328,7 @@ class HarvestChildPartitionRouter(PartitionRouter):
             ):
                 yield stream_slice
         vanished = sorted(known_parents - seen)
-        if vanished and not first_sync:
+        if vanished and not first_sync and _emits_deletions(self.config):
             refusal = mass_deletion_refusal(len(known_parents), len(vanished), len(seen))
             if refusal:
                 LOGGER.warning(
@@ -390,7 +390,7 @@ class HarvestChildPartitionRouter(PartitionRouter):
                 newest = max(filter(None, (self._newest, self._saved_cursor)), default=None)
                 if newest:
                     state[self.cursor_name] = {"updated_at": newest}
-            if len(self._known) <= MAX_KNOWN_IDS:
+            if len(self._known) <= MAX_KNOWN_IDS and _emits_deletions(self.config):
                 state[KNOWN_IDS_KEY] = HarvestKnownIds(dict(self._known)).to_state()
             return state
 
@@ -684,7 +684,13 @@ class _AdministratorCheck:
     def __call__(self) -> bool:
         with self._lock:
             if self._answer is None:
-                response = self._current_user.send_request(stream_slice=_NO_SLICE)
+                try:
+                    response = self._current_user.send_request(stream_slice=_NO_SLICE)
+                except AirbyteTracedException as error:
+                    if error.failure_type == FailureType.config_error:
+                        raise
+                    LOGGER.warning(f"GET /v2/users/me failed ({error.message}): no tombstone this sync.")
+                    response = None
                 me = _json_or_none(response) if response is not None and response.ok else None
                 roles = me.get("access_roles") if isinstance(me, Mapping) else None
                 self._answer = isinstance(me, Mapping) and (
@@ -714,30 +720,29 @@ def _look_up(record_lookup: Requester, path: str, label: str) -> tuple[str, Mapp
     return "unknown", None
 
 
-def _pages(
-    requester: Requester, paginator: Any, params: Mapping[str, Any], label: str, what: str
-) -> Iterable[requests.Response] | None:
-    """Every page of one list, in order; None (with a WARNING) when the walk is not complete: a page forbidden,
-    failed or answered with an error. (A response of 400 or more is falsy, and the CDK skips what it ignores.)"""
-    responses: list[requests.Response] = []
+def _pages(requester: Requester, paginator: Any, params: Mapping[str, Any]) -> Iterable[requests.Response]:
+    """Every page of one list, in order, one at a time (a large account's history is hundreds of megabytes of pages);
+    raises _IncompleteWalk when a page is forbidden, fails or answers an error (a response of 400 or more is falsy,
+    and the CDK skips what it ignores), or is not Harvest's envelope. Whatever was read before still holds."""
     path: str | None = None
-    try:
-        while True:
+    while True:
+        try:
             response = requester.send_request(stream_slice=_NO_SLICE, path=path, request_params=params)
-            if response is None or not response.ok:
-                status = response.status_code if response is not None else "no response"
-                LOGGER.warning(f"{label}: Harvest answered {status} to {what}; {_NOTHING_MARKED}")
-                return None
-            responses.append(response)
-            token = paginator.next_page_token(response, 0, None)
-            if not token:
-                return responses
-            path = paginator.path(token)
-    except AirbyteTracedException as error:
-        if error.failure_type == FailureType.config_error:
-            raise
-        LOGGER.warning(f"{label}: {what} failed ({error.message}); {_NOTHING_MARKED}")
-        return None
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.config_error:
+                raise
+            raise _IncompleteWalk(f"failed ({error.message})") from error
+        if response is None or not response.ok:
+            raise _IncompleteWalk(f"was answered {response.status_code if response is not None else 'nothing'}")
+        yield response
+        token = paginator.next_page_token(response, 0, None)
+        if not token:
+            return
+        path = paginator.path(token)
+
+
+class _IncompleteWalk(Exception):
+    """A list could not be read to its end: nothing is marked deleted, what was known is kept."""
 
 
 _NOTHING_MARKED = "no record is marked deleted this sync and what was known is kept."
@@ -969,18 +974,16 @@ class HarvestTombstoneRetriever(Retriever):
     def _read_scope(self, start_date: str) -> dict[int, int | None] | None:
         """Every id of the whole list (with its parent), or None (with a WARNING) when the walk is not complete."""
         retriever: Any = self.retriever
-        pages = _pages(retriever.requester, retriever.paginator, {}, self._label, "the list of the deletion scope")
-        if pages is None:
-            return None
+        scope: dict[int, int | None] = {}
         try:
-            return {
-                int(record["id"]): self._parent_of(record)
-                for response in pages
-                for record in retriever.record_selector.extractor.extract_records(response)
-            }
-        except AirbyteTracedException as error:  # a page without the envelope, or not JSON
-            LOGGER.warning(f"{self._label}: the list of the deletion scope failed ({error.message}); {_NOTHING_MARKED}")
+            for response in _pages(retriever.requester, retriever.paginator, {}):
+                for record in retriever.record_selector.extractor.extract_records(response):
+                    scope[int(record["id"])] = self._parent_of(record)
+        except (_IncompleteWalk, AirbyteTracedException) as error:  # AirbyteTracedException: not the envelope
+            why = f"failed ({error.message})" if isinstance(error, AirbyteTracedException) else str(error)
+            LOGGER.warning(f"{self._label}: the list of the deletion scope {why}; {_NOTHING_MARKED}")
             return None
+        return scope
 
     def _parent_of(self, record: Mapping[str, Any]) -> int | None:
         if not self.parent_field:
@@ -1323,13 +1326,10 @@ class HarvestSpentHistoryRetriever(Retriever):
         since the start date when `emit`; returns id -> (month, approval) of every record listed, or None when the
         walk is not complete."""
         retriever: Any = self.retriever
-        pages = _pages(retriever.requester, retriever.paginator, params, self._label, "a list of its history")
-        if pages is None:
-            return None
         start_date = str(self.config.get("replication_start_date") or "")
         listed: dict[int, tuple[int, int]] = {}
         try:
-            for response in pages:
+            for response in _pages(retriever.requester, retriever.paginator, params):
                 for record in retriever.record_selector.extractor.extract_records(response):
                     place = _place(record, since)
                     if place is not None:
@@ -1340,8 +1340,9 @@ class HarvestSpentHistoryRetriever(Retriever):
                     ):
                         if (selected.get("updated_at") or "") >= start_date:
                             yield selected
-        except AirbyteTracedException as error:  # a page without the envelope, or not JSON
-            LOGGER.warning(f"{self._label}: a list of its history failed ({error.message}); {_NOTHING_MARKED}")
+        except (_IncompleteWalk, AirbyteTracedException) as error:  # AirbyteTracedException: not the envelope
+            why = f"failed ({error.message})" if isinstance(error, AirbyteTracedException) else str(error)
+            LOGGER.warning(f"{self._label}: a list of its history {why}; {_NOTHING_MARKED}")
             return None
         return listed
 
