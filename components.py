@@ -1237,7 +1237,7 @@ class HarvestSpentHistoryRetriever(Retriever):
                 place = _place(found, since)
                 if place is not None:
                     now_known[record_id] = place
-                if (found.get("updated_at") or "") >= start_date:
+                if self._in_stream(found):
                     yield dict(found)
             else:
                 now_known[record_id] = expected[record_id]
@@ -1326,7 +1326,6 @@ class HarvestSpentHistoryRetriever(Retriever):
         since the start date when `emit`; returns id -> (month, approval) of every record listed, or None when the
         walk is not complete."""
         retriever: Any = self.retriever
-        start_date = str(self.config.get("replication_start_date") or "")
         listed: dict[int, tuple[int, int]] = {}
         try:
             for response in _pages(retriever.requester, retriever.paginator, params):
@@ -1334,17 +1333,21 @@ class HarvestSpentHistoryRetriever(Retriever):
                     place = _place(record, since)
                     if place is not None:
                         listed[int(record["id"])] = place
-                if emit:
-                    for selected in retriever.record_selector.select_records(
-                        response=response, stream_state={}, records_schema=records_schema, stream_slice=_NO_SLICE
-                    ):
-                        if (selected.get("updated_at") or "") >= start_date:
-                            yield selected
+                    if emit and self._in_stream(record):
+                        yield record
         except (_IncompleteWalk, AirbyteTracedException) as error:  # AirbyteTracedException: not the envelope
             why = f"failed ({error.message})" if isinstance(error, AirbyteTracedException) else str(error)
             LOGGER.warning(f"{self._label}: a list of its history {why}; {_NOTHING_MARKED}")
             return None
         return listed
+
+    def _in_stream(self, record: Mapping[str, Any]) -> bool:
+        """Whether a re-listed record belongs in the stream: updated from the start date to the end date, if any.
+        (The stream's own read leaves that to its cursor, whose bounds would also drop every record older than the
+        cursor: exactly the ones a re-list is for.)"""
+        updated = str(record.get("updated_at") or "")
+        end = self.config.get("replication_end_date")
+        return updated >= str(self.config.get("replication_start_date") or "") and (not end or updated <= end)
 
     def _save(self, state: MutableMapping[str, Any], entries: Mapping[int, tuple[int, int]], since: str) -> None:
         if len(entries) > MAX_KNOWN_IDS:
