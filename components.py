@@ -20,7 +20,7 @@ import logging
 import threading
 import zlib
 from collections.abc import Generator, Iterable, Mapping, MutableMapping
-from dataclasses import InitVar, dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -320,12 +320,10 @@ class HarvestChildPartitionRouter(PartitionRouter):
             updated = extra.get("updated_at")
             if self.changes is None and isinstance(updated, str):
                 self._note_newest(updated)
-            if (
-                read_all
-                or parent_id in named
-                or (isinstance(updated, str) and since is not None and updated >= since)
-                or extra.get("state") in (self.reread_states or [])
-            ):
+            # With a change list, the changes name the parents to read; a parent's own `updated_at` (a user renamed)
+            # says nothing of its children.
+            updated_since = self.changes is None and isinstance(updated, str) and since is not None and updated >= since
+            if read_all or parent_id in named or updated_since or extra.get("state") in (self.reread_states or []):
                 yield stream_slice
         vanished = sorted(known_parents - seen)
         if vanished and not first_sync and _emits_deletions(self.config):
@@ -649,6 +647,10 @@ KNOWN_ROWS_KEY = "known_rows"
 # A state message travels through the platform's persistence at least twice per sync: beyond this many ids a stream
 # keeps none (at 0.3 to 3 bytes an id, depending on how far apart the account's ids are, at most ~0.3 MB of state).
 MAX_KNOWN_IDS = 100_000
+# The time entries' and expenses' history: the ids of the newest months that fit in this many bytes of state; older
+# months keep only their counts (HarvestSpentHistory.within). Ids 3 bytes apart: ~30,000 records; the sandbox's large
+# account (200,000 time entries, ids close together) fits whole in ~70 KB.
+MAX_HISTORY_BYTES = 96_000
 # More ids than max(20, 10% of the known ones) gone at once is what a token that sees less looks like, not what
 # people delete between two syncs.
 MASS_DELETION_FLOOR = 20
@@ -1035,26 +1037,36 @@ def _month_days(month: int) -> tuple[str, str]:
 @dataclass(frozen=True)
 class HarvestSpentHistory:
     """What a time-entry or expense stream knows of its history, as its state keeps it (`known_ids`): each record
-    spent on or after `since`, with the month it was spent in and its approval status.
+    spent on or after `since`, with the month it was spent in and its approval status; and, for the months before
+    `tracked_from` (when a large account's ids would not fit the state: `MAX_HISTORY_BYTES`), only how many records
+    each month holds, in all and submitted and approved (`counted`).
 
     Example: HarvestSpentHistory({7: (24290, 2), 3: (24291, 0)}, "2024-01-01").to_state()
                  -> {"count": 2, "ids": pack_ids([3, 7]), "months": pack_ids([24291, 24290]),
                      "approvals": pack_ids([0, 2]), "spent_since": "2024-01-01"}
+             HarvestSpentHistory({7: (24290, 2)}, "2024-01-01", {24289: (40, 0, 38)}, 24290).to_state()
+                 -> the same keys, plus "counted": pack_ids([24289, 40, 0, 38]) and "tracked_from": 24290
              HarvestSpentHistory.from_state(that) -> the same; a 2.1.0 window state (no "months") -> None
     """
 
     entries: Mapping[int, tuple[int, int]]
     since: str
+    counted: Mapping[int, tuple[int, int, int]] = field(default_factory=dict)
+    tracked_from: int | None = None
 
     def to_state(self) -> dict[str, Any]:
         ordered = sorted(self.entries)
-        return {
+        state: dict[str, Any] = {
             "count": len(ordered),
             "ids": pack_ids(ordered),
             "months": pack_ids(self.entries[record_id][0] for record_id in ordered),
             "approvals": pack_ids(self.entries[record_id][1] for record_id in ordered),
             "spent_since": self.since,
         }
+        if self.tracked_from is not None:
+            state["tracked_from"] = self.tracked_from
+            state["counted"] = pack_ids(n for month in sorted(self.counted) for n in (month, *self.counted[month]))
+        return state
 
     @classmethod
     def from_state(cls, value: Any) -> "HarvestSpentHistory | None":
@@ -1064,14 +1076,52 @@ class HarvestSpentHistory:
             return None
         try:
             ids, months, approvals = (unpack_ids(value[key]) for key in ("ids", "months", "approvals"))
+            flat = unpack_ids(value["counted"]) if isinstance(value.get("counted"), str) else []
         except ValueError:
             return None
-        if not len(ids) == len(months) == len(approvals) == value.get("count", len(ids)):
+        if not len(ids) == len(months) == len(approvals) == value.get("count", len(ids)) or len(flat) % 4:
             return None
+        tracked_from = value.get("tracked_from")
         return cls(
             {record_id: (month, code) for record_id, month, code in zip(ids, months, approvals, strict=True)},
             value["spent_since"],
+            {flat[i]: (flat[i + 1], flat[i + 2], flat[i + 3]) for i in range(0, len(flat), 4)},
+            tracked_from if isinstance(tracked_from, int) else None,
         )
+
+    def within(self, max_bytes: int) -> "HarvestSpentHistory":
+        """This history, its oldest tracked months turned into counts until its state is at most `max_bytes` of
+        JSON. Example: 200,000 records 3 bytes each apart, 96 KB -> the newest ~30,000 records tracked."""
+        history = self
+        while len(json.dumps(history.to_state())) > max_bytes and history.entries:
+            months = sorted({month for month, _ in history.entries.values()})
+            # Move about the share of months that brings the state under the budget (at least one month).
+            share = 1 - max_bytes / len(json.dumps(history.to_state()))
+            cut = months[min(len(months) - 1, max(0, int(len(months) * share)))]
+            counted = dict(history.counted)
+            for month, code in history.entries.values():
+                if month <= cut:
+                    row = list(counted.get(month, (0, 0, 0)))
+                    row[0] += 1
+                    if code:
+                        row[code] += 1
+                    counted[month] = (row[0], row[1], row[2])
+            entries = {i: place for i, place in history.entries.items() if place[0] > cut}
+            history = HarvestSpentHistory(entries, self.since, counted, cut + 1)
+        return history
+
+    def counts(self) -> dict[int, list[int]]:
+        """Per month: how many records, submitted and approved, counted or tracked."""
+        rows = {month: list(row) for month, row in self.counted.items()}
+        for month, code in self.entries.values():
+            row = rows.setdefault(month, [0, 0, 0])
+            row[0] += 1
+            if code:
+                row[code] += 1
+        return rows
+
+    def tracks(self, month: int) -> bool:
+        return self.tracked_from is None or month >= self.tracked_from
 
 
 def _place(record: Mapping[str, Any], since: str) -> tuple[int, int] | None:
@@ -1184,38 +1234,48 @@ class HarvestSpentHistoryRetriever(Retriever):
             if isinstance(record, Mapping):  # not a log message
                 changed[int(record["id"])] = _place(record, since)
         if is_first_sync:
-            self._save(state, {k: v for k, v in changed.items() if v is not None}, since)
+            self._save(state, HarvestSpentHistory({k: v for k, v in changed.items() if v is not None}, since))
             return
         if history is None:
             listed = yield from self._list({"from": since}, since, records_schema, emit=False)
             if listed is not None:
-                self._save(state, listed, since)
+                self._save(state, HarvestSpentHistory(listed, since))
             return
 
+        # What the own read showed is expected. A record now in (or leaving for) a month whose ids the state does not
+        # keep makes that month's count unknowable: it is re-listed.
         expected = dict(history.entries)
+        relist: set[int] = set()
         for record_id, place in changed.items():
-            if place is None:
-                expected.pop(record_id, None)
-            else:
+            expected.pop(record_id, None)
+            if place is not None and history.tracks(place[0]):
                 expected[record_id] = place
+            elif place is not None:
+                relist.add(place[0])
+        history = HarvestSpentHistory(expected, since, history.counted, history.tracked_from)
         if not self._administrator():
             LOGGER.warning(
                 f"{self._label}: only an Administrator's token sees the whole history, so its deletions and undated "
                 "approvals are not looked for this sync; what was known is kept."
             )
-            self._save(state, expected, since)
+            self._save(state, history)
             return
-        buckets = self._changed_months(expected, since)
+        buckets = self._changed_months(history, since, relist)
         if buckets is None:
-            self._save(state, expected, since)
+            self._save(state, history)
             return
         now_known = dict(expected)
+        counted = dict(history.counted)
         vanished: set[int] = set()
         for month in buckets.months:
             listed = yield from self._list(buckets.params(month), since, records_schema, emit=True)
             if listed is None:
-                self._save(state, expected, since)
+                self._save(state, history)
                 return
+            if not history.tracks(month):  # only counts are kept: the month's new ones
+                row = HarvestSpentHistory(listed, since).counts().get(month, [0, 0, 0])
+                counted[month] = (row[0], row[1], row[2])
+                continue
             in_month = {record_id for record_id, place in expected.items() if buckets.holds(month, place[0])}
             vanished |= in_month - listed.keys()
             for record_id in in_month:
@@ -1225,7 +1285,7 @@ class HarvestSpentHistoryRetriever(Retriever):
         if refusal:
             _refusal_warning(self._label, refusal)
             now_known.update({record_id: expected[record_id] for record_id in vanished})
-            self._save(state, now_known, since)
+            self._save(state, HarvestSpentHistory(now_known, since, counted, history.tracked_from))
             return
         deleted_at = _now_stamp()
         tombstones = []
@@ -1235,27 +1295,23 @@ class HarvestSpentHistoryRetriever(Retriever):
                 tombstones.append({"id": record_id, cursor_field: started_from, DELETED_AT_FIELD: deleted_at})
             elif verdict == "exists" and found is not None:
                 place = _place(found, since)
-                if place is not None:
+                if place is not None and history.tracks(place[0]):
                     now_known[record_id] = place
                 if self._in_stream(found):
                     yield dict(found)
             else:
                 now_known[record_id] = expected[record_id]
-        self._save(state, now_known, since)
+        self._save(state, HarvestSpentHistory(now_known, since, counted, history.tracked_from))
         yield from tombstones
 
     # -- counting ---------------------------------------------------------------------------------------------------
-    def _changed_months(self, expected: Mapping[int, tuple[int, int]], since: str) -> _Buckets | None:
-        """The months whose counts differ from `expected` (None when a count failed). The last bucket, `tail`, holds
-        every month after the later of this month and the newest month known (entries can be spent ahead)."""
+    def _changed_months(self, history: HarvestSpentHistory, since: str, relist: set[int]) -> _Buckets | None:
+        """The months whose counts differ from the history's, and the untracked months in `relist` (None when a
+        count failed). The last bucket, `tail`, holds every month after the later of this month and the newest month
+        known (entries can be spent ahead)."""
         first = _month(since)
-        tail = max([_month(dt.datetime.now(dt.UTC).date().isoformat())] + [m for m, _ in expected.values()]) + 1
-        counts: dict[int, list[int]] = {}
-        for month, code in expected.values():
-            row = counts.setdefault(month, [0, 0, 0])
-            row[0] += 1
-            if code:
-                row[code] += 1
+        counts = history.counts()
+        tail = max([_month(dt.datetime.now(dt.UTC).date().isoformat()), *counts]) + 1
 
         def wanted(lo: int, hi: int, approval: str | None) -> int:
             index = COUNTED_APPROVALS.index(approval)
@@ -1264,11 +1320,11 @@ class HarvestSpentHistoryRetriever(Retriever):
         def count(lo: int, hi: int, approval: str | None) -> int:
             return self._count(_month_days(lo)[0], None if hi == tail else _month_days(hi)[1], approval)
 
-        found: list[int] = []
+        found: set[int] = set(relist)
 
         def halve(lo: int, hi: int, actual: dict[str | None, int]) -> None:
             if lo == hi:
-                found.append(lo)
+                found.add(lo)
                 return
             mid = (lo + hi) // 2
             left = {approval: count(lo, mid, approval) for approval in actual}
@@ -1294,7 +1350,7 @@ class HarvestSpentHistoryRetriever(Retriever):
                 halve(first, tail, differing)
         except _CountFailed:
             return None
-        return _Buckets(found, tail)
+        return _Buckets(sorted(found), tail)
 
     def _count(self, first_day: str, last_day: str | None, approval: str | None) -> int:
         """How many records Harvest lists spent from `first_day` to `last_day` (None: ever after), with `approval`."""
@@ -1349,15 +1405,15 @@ class HarvestSpentHistoryRetriever(Retriever):
         end = self.config.get("replication_end_date")
         return updated >= str(self.config.get("replication_start_date") or "") and (not end or updated <= end)
 
-    def _save(self, state: MutableMapping[str, Any], entries: Mapping[int, tuple[int, int]], since: str) -> None:
-        if len(entries) > MAX_KNOWN_IDS:
-            LOGGER.warning(
-                f"{self._label}: {len(entries)} records are known, more than the {MAX_KNOWN_IDS} the state keeps; "
-                "deletions and undated changes are not looked for in this stream."
+    def _save(self, state: MutableMapping[str, Any], history: HarvestSpentHistory) -> None:
+        kept = history.within(MAX_HISTORY_BYTES)
+        if kept.tracked_from != history.tracked_from and kept.tracked_from is not None:
+            first, _ = _month_days(kept.tracked_from)
+            LOGGER.info(
+                f"{self._label}: the state keeps the ids of the records spent from {first[:7]} on "
+                f"({MAX_HISTORY_BYTES // 1000} KB); for older months only their counts, so a deletion there is not named."
             )
-            state.pop(KNOWN_IDS_KEY, None)
-            return
-        state[KNOWN_IDS_KEY] = HarvestSpentHistory(dict(entries), since).to_state()
+        state[KNOWN_IDS_KEY] = kept.to_state()
 
 
 # -- report rows ---------------------------------------------------------------------------------------------------

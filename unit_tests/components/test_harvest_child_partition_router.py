@@ -115,6 +115,16 @@ def test_given_changes_when_generated_then_users_with_an_assignment_updated_sinc
     assert _picked(router) == [10, 30]  # 10: assignment 1 changed; 30: assignment 3 is no longer listed
 
 
+def test_given_changes_and_a_user_renamed_when_generated_then_the_user_is_not_read_for_that() -> None:
+    # a user's own updated_at moves for reasons of its own (harvest-api/README.md section 9): only the changes count
+    users = _Parents([(10, _CHANGED, None), (20, _UNCHANGED, None)])
+    changes = _Changes([(1, 10, _UNCHANGED), (2, 20, _UNCHANGED)])
+    router = _router(users, changes=changes)
+    router.restore({"known_ids": HarvestKnownIds({1: 10, 2: 20}).to_state()}, "2024-05-01T00:00:00Z", 0)
+
+    assert _picked(router) == []
+
+
 def test_given_the_change_list_is_forbidden_when_generated_then_every_parent() -> None:
     router = _router(_Parents([(10, _UNCHANGED, None), (20, _UNCHANGED, None)]), changes=_Parents([], forbidden=True))
     router.restore({"known_ids": HarvestKnownIds({1: 10}).to_state()}, "2024-05-01T00:00:00Z", 0)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import random
+
 import pytest
 
 from components import HarvestKnownIds, HarvestSpentHistory, _month, _month_days, pack_ids
@@ -73,3 +76,25 @@ _A_STATE = HarvestSpentHistory({7: (_month("2024-03-15"), 2)}, "2024-01-01").to_
 )
 def test_given_a_value_that_is_not_a_history_when_read_from_the_state_then_none(value: object) -> None:
     assert HarvestSpentHistory.from_state(value) is None
+
+
+def test_given_a_history_larger_than_the_budget_when_kept_then_its_oldest_months_become_counts() -> None:
+    # ids far apart (as Harvest's are): about 3 bytes each
+    rng = random.Random(7)
+    ids = sorted(rng.sample(range(10**9), 3000))
+    entries = {record_id: (_month(f"2024-{i * 12 // 3000 + 1:02d}-10"), i % 3) for i, record_id in enumerate(ids)}
+    history = HarvestSpentHistory(entries, "2024-01-01")
+
+    kept = history.within(4000)
+
+    assert len(json.dumps(kept.to_state())) <= 4000 and kept.tracked_from is not None
+    assert all(month >= kept.tracked_from for month, _ in kept.entries.values())
+    assert all(month < kept.tracked_from for month in kept.counted)
+    assert sum(row[0] for row in kept.counts().values()) == 3000  # nothing lost: tracked or counted
+    assert kept.counts() == history.counts()
+    assert HarvestSpentHistory.from_state(kept.to_state()) == kept
+
+
+def test_given_a_history_within_the_budget_when_kept_then_it_is_unchanged() -> None:
+    history = HarvestSpentHistory({7: (_month("2024-03-10"), 2)}, "2024-01-01")
+    assert history.within(96_000) is history

@@ -371,3 +371,32 @@ def test_given_emit_deletions_off_when_read_then_only_the_own_read_and_no_histor
     assert [record["id"] for record in _records(output)] == [5]
     assert _paths(http_mocker) == ["/v2/time_entries"]
     assert "known_ids" not in output.most_recent_state.stream_state.__dict__
+
+
+def test_given_a_month_the_state_only_counts_when_its_count_differs_then_it_is_relisted_without_lookups(
+    http_mocker: HttpMocker,
+) -> None:
+    # A large account's state keeps the ids of its newest months only (MAX_HISTORY_BYTES): January is counted, 2
+    # records, 1 approved. Its approved count went to 2 and one record is gone: the re-list emits what January holds
+    # and its new counts are kept; no id of January is known, so nothing is looked up or tombstoned.
+    tracked = {2: (_month("2024-03-10"), 0), 3: (_month("2024-03-20"), 0), 4: (_month("2024-04-02"), 0)}
+    counted = HarvestSpentHistory(tracked, _START_DAY, {_month("2024-01-15"): (2, 0, 1)}, _month("2024-02-01"))
+    state = state_for("time_entries", {"updated_at": _CURSOR, "known_ids": counted.to_state()})
+    _given_own_read(http_mocker, "time_entries")
+    given_administrator(http_mocker)
+    _given_top_counts(http_mocker, "time_entries", total=4, approved=1)  # January: 1 record left, approved
+    _given_count(http_mocker, "time_entries", 3, _START_DAY, "2024-03-31")  # 4 known: January's 2, March's 2
+    _given_count(http_mocker, "time_entries", 1, _START_DAY, "2024-02-29")
+    _given_count(http_mocker, "time_entries", 1, _START_DAY, "2024-01-31")
+    _given_month_listed(
+        http_mocker, "time_entries", "2024-01-01", "2024-01-31", [_entry("time_entries", 1, "2024-01-15", "approved")]
+    )
+
+    output = read_streams(_config(), "time_entries", state=state)
+
+    assert [(record["id"], record["approval_status"]) for record in _records(output)] == [(1, "approved")]
+    assert _tombstones(output) == []
+    assert not output.errors
+    history = HarvestSpentHistory.from_state(output.most_recent_state.stream_state.__dict__["known_ids"])
+    assert history is not None and dict(history.counted) == {_month("2024-01-15"): (1, 0, 1)}
+    assert dict(history.entries) == tracked and history.tracked_from == _month("2024-02-01")
