@@ -1398,9 +1398,8 @@ class HarvestSpentHistoryRetriever(Retriever):
         return listed
 
     def _in_stream(self, record: Mapping[str, Any]) -> bool:
-        """Whether a re-listed record belongs in the stream: updated from the start date to the end date, if any.
-        (The stream's own read leaves that to its cursor, whose bounds would also drop every record older than the
-        cursor: exactly the ones a re-list is for.)"""
+        """Whether a re-listed or looked-up record belongs in the stream: updated from the start date to the end date,
+        if any (the stream's own read has them from `updated_since` and its record filter; a re-list has neither)."""
         updated = str(record.get("updated_at") or "")
         end = self.config.get("replication_end_date")
         return updated >= str(self.config.get("replication_start_date") or "") and (not end or updated <= end)
