@@ -96,7 +96,7 @@ def _page(key: str, records: list[dict[str, Any]], next_link: str | None = None)
     return HttpResponse(json.dumps(body), 200)
 
 
-def _record(key: str, record_id: int, updated_at: str = "2024-01-10T10:00:00Z") -> dict[str, Any]:
+def _record(key: str, record_id: int, updated_at: str = "2024-03-02T10:00:00Z") -> dict[str, Any]:
     template = json.loads((_TEMPLATES / f"{key}.json").read_text())[key][0]
     return {**template, "id": record_id, "updated_at": updated_at}
 
