@@ -858,7 +858,52 @@ def _refusal_warning(label: str, refusal: str) -> None:
 
 
 @dataclass
-class HarvestTombstoneRetriever(Retriever):
+class _ReconciledRead(Retriever):
+    """The stream's own read, plus, once per incremental sync, `_read_and_reconcile`'s comparison with what the state
+    knows (HarvestTombstoneRetriever, HarvestSpentHistoryRetriever). With `emit_deletions: false` (which also drops
+    what the state knew), and in the Connector Builder's test reads (whose page caps would cut the reconciliation
+    short), it is the stream's own read."""
+
+    retriever: Retriever
+    record_lookup: Requester
+    current_user: Requester
+    cursor: Any
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    name: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._endpoint = str(parameters.get("endpoint", ""))
+        self._label = str(parameters.get("stream_label") or self.name or self._endpoint)
+        self._lock = threading.Lock()
+        self._reconciled = False
+        self._administrator = _AdministratorCheck(self.current_user)
+
+    def read_records(
+        self, records_schema: Mapping[str, Any], stream_slice: StreamSlice | None = None
+    ) -> Iterable[StreamData]:
+        state = _mutable_state(self.cursor)
+        if state is None or _is_builder_test_read(self.retriever) or not _emits_deletions(self.config):
+            if state is not None and not _emits_deletions(self.config):
+                state.pop(KNOWN_IDS_KEY, None)
+            yield from self.retriever.read_records(records_schema, stream_slice)
+            return
+        with self._lock:
+            # The stream has one partition per sync; should it ever have more, reconcile once.
+            first_partition, self._reconciled = not self._reconciled, True
+        if not first_partition:
+            yield from self.retriever.read_records(records_schema, stream_slice)
+            return
+        yield from self._read_and_reconcile(state, records_schema, stream_slice)
+
+    def _read_and_reconcile(
+        self, state: MutableMapping[str, Any], records_schema: Mapping[str, Any], stream_slice: StreamSlice | None
+    ) -> Iterable[StreamData]:
+        raise NotImplementedError
+
+
+@dataclass
+class HarvestTombstoneRetriever(_ReconciledRead):
     """The stream's own read, plus one tombstone per record that Harvest deleted since the previous sync: entity
     lists that are read in full (clients, projects, users, assignments, invoices, ...).
 
@@ -885,39 +930,8 @@ class HarvestTombstoneRetriever(Retriever):
            the state's known_ids become <ids 1, 3>
     """
 
-    retriever: Retriever
-    record_lookup: Requester
-    current_user: Requester
-    cursor: Any
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    name: str = ""
     lookup_path: str = "{endpoint}/{id}"
     parent_field: str = ""
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._endpoint = str(parameters.get("endpoint", ""))
-        self._label = str(parameters.get("stream_label") or self.name or self._endpoint)
-        self._lock = threading.Lock()
-        self._reconciled = False
-        self._administrator = _AdministratorCheck(self.current_user)
-
-    def read_records(
-        self, records_schema: Mapping[str, Any], stream_slice: StreamSlice | None = None
-    ) -> Iterable[StreamData]:
-        state = _mutable_state(self.cursor)
-        if state is None or _is_builder_test_read(self.retriever) or not _emits_deletions(self.config):
-            if state is not None and not _emits_deletions(self.config):
-                state.pop(KNOWN_IDS_KEY, None)
-            yield from self.retriever.read_records(records_schema, stream_slice)
-            return
-        with self._lock:
-            # The stream has one partition per sync; should it ever have more, reconcile once.
-            first_partition, self._reconciled = not self._reconciled, True
-        if not first_partition:
-            yield from self.retriever.read_records(records_schema, stream_slice)
-            return
-        yield from self._read_and_reconcile(state, records_schema, stream_slice)
 
     def _read_and_reconcile(
         self, state: MutableMapping[str, Any], records_schema: Mapping[str, Any], stream_slice: StreamSlice | None
@@ -1152,7 +1166,7 @@ class _Buckets:
 
 
 @dataclass
-class HarvestSpentHistoryRetriever(Retriever):
+class HarvestSpentHistoryRetriever(_ReconciledRead):
     """Time entries or expenses: the stream's own read, plus, on incremental syncs, the months of their history
     (by `spent_date`, from replication_start_date's day on) whose records changed without Harvest dating the change:
     a deletion, or an approval when approving does not move `updated_at`.
@@ -1184,37 +1198,7 @@ class HarvestSpentHistoryRetriever(Retriever):
         GET /v2/time_entries/2 -> 404 JSON => the tombstone of 2; the history: 1 (March), 3 (April, approved)
     """
 
-    retriever: Retriever
-    counter: Requester
-    record_lookup: Requester
-    current_user: Requester
-    cursor: Any
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    name: str = ""
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._endpoint = str(parameters.get("endpoint", ""))
-        self._label = str(parameters.get("stream_label") or self.name or self._endpoint)
-        self._lock = threading.Lock()
-        self._reconciled = False
-        self._administrator = _AdministratorCheck(self.current_user)
-
-    def read_records(
-        self, records_schema: Mapping[str, Any], stream_slice: StreamSlice | None = None
-    ) -> Iterable[StreamData]:
-        state = _mutable_state(self.cursor)
-        if state is None or _is_builder_test_read(self.retriever) or not _emits_deletions(self.config):
-            if state is not None and not _emits_deletions(self.config):
-                state.pop(KNOWN_IDS_KEY, None)
-            yield from self.retriever.read_records(records_schema, stream_slice)
-            return
-        with self._lock:
-            first_partition, self._reconciled = not self._reconciled, True
-        if not first_partition:
-            yield from self.retriever.read_records(records_schema, stream_slice)
-            return
-        yield from self._read_and_reconcile(state, records_schema, stream_slice)
+    counter: Requester | None = None  # the count requests (per_page=1); always set by the manifest
 
     def _read_and_reconcile(
         self, state: MutableMapping[str, Any], records_schema: Mapping[str, Any], stream_slice: StreamSlice | None
@@ -1359,6 +1343,7 @@ class HarvestSpentHistoryRetriever(Retriever):
             params["to"] = last_day
         if approval:
             params["approval_status"] = approval
+        assert self.counter is not None, "the manifest gives the history its count requester"
         try:
             response = self.counter.send_request(stream_slice=_NO_SLICE, request_params=params)
         except AirbyteTracedException as error:
