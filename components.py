@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Generator, Iterable, Mapping, MutableMapping
 from dataclasses import InitVar, dataclass, field
@@ -451,7 +452,7 @@ class HarvestChildTombstoneRetriever(Retriever):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._label = str(parameters.get("stream_label") or self.name)
-        self._administrator = _AdministratorCheck(self.current_user)
+        self._administrator = _AdministratorCheck(self.current_user, self.config)
         state = getattr(self.cursor, "state", None)
         state = state if isinstance(state, Mapping) else {}
         global_cursor = state.get("state")
@@ -672,33 +673,56 @@ def _is_builder_test_read(retriever: Any) -> bool:
 
 
 class _AdministratorCheck:
-    """Whether the token is an Administrator's: /v2/users/me lists the administrator role. Asked once, on first use.
+    """Whether the token is an Administrator's: /v2/users/me lists the administrator role. Asked on first use, once
+    per process and credentials for `ROLE_ANSWER_SECONDS` (every stream of a sync shares the answer; a process that
+    lives longer, such as the Connector Builder's server, asks again).
 
     For anyone else Harvest answers 404 for a record they may not see too, and lists only what they may see, so only
     an Administrator's token can tell a deleted record from a hidden one.
+
+    Example: two streams with records gone, one sync -> one GET /v2/users/me; {"access_roles": ["administrator"]}
+        -> True; {"access_roles": ["member"]} -> False; a failed request -> False for this stream, asked again by the
+        next (a failure is not remembered).
     """
 
-    def __init__(self, current_user: Requester) -> None:
+    _answers: dict[str, tuple[float, bool]] = {}
+    _answers_lock = threading.Lock()
+
+    def __init__(self, current_user: Requester, config: Config) -> None:
         self._current_user = current_user
-        self._lock = threading.Lock()
+        self._key = json.dumps(
+            [config.get("api_url"), config.get("account_id"), config.get("credentials")], sort_keys=True, default=str
+        )
         self._answer: bool | None = None
 
     def __call__(self) -> bool:
-        with self._lock:
+        with self._answers_lock:
             if self._answer is None:
-                try:
-                    response = self._current_user.send_request(stream_slice=_NO_SLICE)
-                except AirbyteTracedException as error:
-                    if error.failure_type == FailureType.config_error:
-                        raise
-                    LOGGER.warning(f"GET /v2/users/me failed ({error.message}): no tombstone this sync.")
-                    response = None
-                me = _json_or_none(response) if response is not None and response.ok else None
-                roles = me.get("access_roles") if isinstance(me, Mapping) else None
-                self._answer = isinstance(me, Mapping) and (
-                    (isinstance(roles, list) and "administrator" in roles) or me.get("is_admin") is True
-                )
+                remembered = self._answers.get(self._key)
+                if remembered and time.monotonic() - remembered[0] < ROLE_ANSWER_SECONDS:
+                    self._answer = remembered[1]
+                else:
+                    self._answer = self._ask()
             return self._answer
+
+    def _ask(self) -> bool:
+        try:
+            response = self._current_user.send_request(stream_slice=_NO_SLICE)
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.config_error:
+                raise
+            LOGGER.warning(f"GET /v2/users/me failed ({error.message}): no tombstone this sync.")
+            return False
+        me = _json_or_none(response) if response is not None and response.ok else None
+        if not isinstance(me, Mapping):
+            return False
+        roles = me.get("access_roles")
+        answer = (isinstance(roles, list) and "administrator" in roles) or me.get("is_admin") is True
+        self._answers[self._key] = (time.monotonic(), answer)
+        return answer
+
+
+ROLE_ANSWER_SECONDS = 900  # a token's role is asked again after this long in one process
 
 
 def _look_up(record_lookup: Requester, path: str, label: str) -> tuple[str, Mapping[str, Any] | None]:
@@ -877,7 +901,7 @@ class _ReconciledRead(Retriever):
         self._label = str(parameters.get("stream_label") or self.name or self._endpoint)
         self._lock = threading.Lock()
         self._reconciled = False
-        self._administrator = _AdministratorCheck(self.current_user)
+        self._administrator = _AdministratorCheck(self.current_user, self.config)
 
     def read_records(
         self, records_schema: Mapping[str, Any], stream_slice: StreamSlice | None = None
@@ -1455,7 +1479,7 @@ class HarvestReportTombstoneRetriever(Retriever):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._label = str(parameters.get("stream_label") or self.name)
         self._lock = threading.Lock()
-        self._administrator = _AdministratorCheck(self.current_user)
+        self._administrator = _AdministratorCheck(self.current_user, self.config)
         keys = list(self.primary_key) if isinstance(self.primary_key, list | tuple) else []
         self._subject = str(keys[2]) if len(keys) == 4 else ""
         state = _mutable_state(self.cursor)
