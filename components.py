@@ -722,6 +722,8 @@ class _AdministratorCheck:
         return answer
 
 
+#: A range of months whose records fit one page (with room for what was added since) is re-listed whole, not halved.
+ONE_PAGE_OF_RECORDS = 1500
 ROLE_ANSWER_SECONDS = 900  # a token's role is asked again after this long in one process
 
 
@@ -1176,17 +1178,17 @@ class _CountFailed(Exception):
 
 @dataclass(frozen=True)
 class _Buckets:
-    """Months of a history to re-list; `tail` stands for every month from it on."""
+    """Ranges of months (first, last) of a history to re-list; `tail` stands for every month from it on."""
 
-    months: list[int]
+    ranges: list[tuple[int, int]]
     tail: int
 
-    def params(self, month: int) -> dict[str, str]:
-        first, last = _month_days(month)
-        return {"from": first} if month == self.tail else {"from": first, "to": last}
+    def params(self, months: tuple[int, int]) -> dict[str, str]:
+        first, last = _month_days(months[0])[0], _month_days(months[1])[1]
+        return {"from": first} if months[1] == self.tail else {"from": first, "to": last}
 
-    def holds(self, month: int, record_month: int) -> bool:
-        return record_month == month or (month == self.tail and record_month > month)
+    def holds(self, months: tuple[int, int], record_month: int) -> bool:
+        return months[0] <= record_month and (record_month <= months[1] or months[1] == self.tail)
 
 
 @dataclass
@@ -1242,7 +1244,9 @@ class HarvestSpentHistoryRetriever(_ReconciledRead):
             if isinstance(record, Mapping):  # not a log message
                 changed[int(record["id"])] = _place(record, since)
         if is_first_sync:
-            self._save(state, HarvestSpentHistory({k: v for k, v in changed.items() if v is not None}, since))
+            for record_id in [k for k, v in changed.items() if v is None]:  # in place: a large history is big
+                del changed[record_id]
+            self._save(state, HarvestSpentHistory(changed, since))  # type: ignore[arg-type]
             return
         if history is None:
             listed = yield from self._list({"from": since}, since, records_schema, emit=False)
@@ -1252,7 +1256,8 @@ class HarvestSpentHistoryRetriever(_ReconciledRead):
 
         # What the own read showed is expected. A record now in (or leaving for) a month whose ids the state does not
         # keep makes that month's count unknowable: it is re-listed.
-        expected = dict(history.entries)
+        expected = history.entries  # from_state's own dict: changed in place (a large history is big)
+        assert isinstance(expected, dict)
         relist: set[int] = set()
         for record_id, place in changed.items():
             expected.pop(record_id, None)
@@ -1272,28 +1277,31 @@ class HarvestSpentHistoryRetriever(_ReconciledRead):
         if buckets is None:
             self._save(state, history)
             return
-        now_known = dict(expected)
+        known_before = len(expected)
         counted = dict(history.counted)
+        gone: dict[int, tuple[int, int]] = {}  # the places of the records a re-list no longer shows
         vanished: set[int] = set()
-        for month in buckets.months:
-            listed = yield from self._list(buckets.params(month), since, records_schema, emit=True)
+        for months in buckets.ranges:
+            listed = yield from self._list(buckets.params(months), since, records_schema, emit=True)
             if listed is None:
                 self._save(state, history)
                 return
-            if not history.tracks(month):  # only counts are kept: the month's new ones
-                row = HarvestSpentHistory(listed, since).counts().get(month, [0, 0, 0])
+            relisted = HarvestSpentHistory(listed, since).counts()
+            for month in range(months[0], min(months[1] + 1, history.tracked_from or months[0])):
+                row = relisted.get(month, [0, 0, 0])  # a month only counted: its new counts
                 counted[month] = (row[0], row[1], row[2])
-                continue
-            in_month = {record_id for record_id, place in expected.items() if buckets.holds(month, place[0])}
-            vanished |= in_month - listed.keys()
-            for record_id in in_month:
-                now_known.pop(record_id, None)
-            now_known.update(listed)
-        refusal = mass_deletion_refusal(len(expected), len(vanished), len(now_known))
+            in_range = [record_id for record_id, place in expected.items() if buckets.holds(months, place[0])]
+            for record_id in in_range:
+                place = expected.pop(record_id)
+                if record_id not in listed:
+                    vanished.add(record_id)
+                    gone[record_id] = place
+            expected.update({record_id: place for record_id, place in listed.items() if history.tracks(place[0])})
+        refusal = mass_deletion_refusal(known_before, len(vanished), len(expected))
         if refusal:
             _refusal_warning(self._label, refusal)
-            now_known.update({record_id: expected[record_id] for record_id in vanished})
-            self._save(state, HarvestSpentHistory(now_known, since, counted, history.tracked_from))
+            expected.update(gone)
+            self._save(state, HarvestSpentHistory(expected, since, counted, history.tracked_from))
             return
         deleted_at = _now_stamp()
         tombstones = []
@@ -1304,12 +1312,12 @@ class HarvestSpentHistoryRetriever(_ReconciledRead):
             elif verdict == "exists" and found is not None:
                 place = _place(found, since)
                 if place is not None and history.tracks(place[0]):
-                    now_known[record_id] = place
+                    expected[record_id] = place
                 if self._in_stream(found):
                     yield dict(found)
             else:
-                now_known[record_id] = expected[record_id]
-        self._save(state, HarvestSpentHistory(now_known, since, counted, history.tracked_from))
+                expected[record_id] = gone[record_id]
+        self._save(state, HarvestSpentHistory(expected, since, counted, history.tracked_from))
         yield from tombstones
 
     # -- counting ---------------------------------------------------------------------------------------------------
@@ -1328,11 +1336,12 @@ class HarvestSpentHistoryRetriever(_ReconciledRead):
         def count(lo: int, hi: int, approval: str | None) -> int:
             return self._count(_month_days(lo)[0], None if hi == tail else _month_days(hi)[1], approval)
 
-        found: set[int] = set(relist)
+        found: set[tuple[int, int]] = {(month, month) for month in relist}
 
         def halve(lo: int, hi: int, actual: dict[str | None, int]) -> None:
-            if lo == hi:
-                found.add(lo)
+            # One month, or a range whose re-list is one page anyway: re-listing it costs less than halving it.
+            if lo == hi or (hi != tail and max(wanted(lo, hi, None), actual.get(None, 0)) <= ONE_PAGE_OF_RECORDS):
+                found.add((lo, hi))
                 return
             mid = (lo + hi) // 2
             left = {approval: count(lo, mid, approval) for approval in actual}
@@ -1358,7 +1367,8 @@ class HarvestSpentHistoryRetriever(_ReconciledRead):
                 halve(first, tail, differing)
         except _CountFailed:
             return None
-        return _Buckets(sorted(found), tail)
+        ranges = [r for r in found if not any(o != r and o[0] <= r[0] and r[1] <= o[1] for o in found)]
+        return _Buckets(sorted(ranges), tail)
 
     def _count(self, first_day: str, last_day: str | None, approval: str | None) -> int:
         """How many records Harvest lists spent from `first_day` to `last_day` (None: ever after), with `approval`."""

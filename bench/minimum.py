@@ -32,15 +32,17 @@ and the docstrings of the components named below):
     date: one ``/v2/users/me`` (only an Administrator's token looks), three counts (``per_page=1``, ``from`` the
     start month's first day: all, ``approval_status=submitted``, ``approval_status=approved``) compared with the
     history the last sync left updated with this sync's own read; where a count differs, the month range is halved
-    down to the months that differ, one count per halving per differing status (the left half is counted, the
-    right half is the difference; the last month stands for every month after it); then each such month is
-    re-listed (``from``/``to``: one page per 2000 records) and each id the history held there that is no longer
-    listed is looked up (none past the mass-deletion guard). **This part is the design's search, not a lower
-    bound**: it is computed by running the design's halving against the store, and a different search could find
-    the same months with fewer counts. A history of more than 100,000 records is not kept in the state, and
-    nothing of it is counted or re-listed;
-  - one ``/v2/users/me`` per stream that has a tombstone to confirm (entity lists with an id gone, child streams with
-    a child gone, report streams with a row gone), besides the history streams' own.
+    down to the months that differ, or to a range whose records fit one page (1,500 with room), one count per
+    halving per differing status (the left half is counted, the right half is the difference; the last month
+    stands for every month after it); then each such range is re-listed (``from``/``to``: one page per 2000
+    records) and each id the history held there that is no longer listed is looked up (none past the
+    mass-deletion guard). **This part is the design's search, not a lower bound**: it is computed by running the
+    design's halving against the store, and a different search could find the same months with fewer counts. (The
+    model tracks every record; the connector keeps only counts for the oldest months past 96 KB of state, which the
+    sandbox's accounts do not reach);
+  - one ``/v2/users/me`` per sync when anything needs the token's role: the history streams, or a stream with a
+    tombstone to confirm (entity lists with an id gone, child streams with a child gone, report streams with a row
+    gone).
 
 Keys are the sandbox's count keys, e.g. ``"GET /v2/invoices/{parent_id}/messages"``.
 """
@@ -93,6 +95,8 @@ CLIENT_FILTERED: tuple[str, ...] = ("roles",)
 LOOKED_UP_UNDER_PROJECT: tuple[str, ...] = ("task_assignments", "user_assignments")
 #: a state keeps at most this many ids per stream (beyond, none: components.MAX_KNOWN_IDS)
 MAX_KNOWN_IDS = 100_000
+#: the history's halving stops at a range of months whose records fit one page (components.ONE_PAGE_OF_RECORDS)
+ONE_PAGE_OF_RECORDS = 1500
 #: the mass-deletion guard: more than max(FLOOR, SHARE x known) gone at once is not taken as deletions
 MASS_DELETION_FLOOR = 20
 MASS_DELETION_SHARE = 0.10
@@ -129,6 +133,10 @@ class Minimum:
 
     def add(self, endpoint: str, n: int) -> None:
         self.requests[f"GET {endpoint}"] = self.requests.get(f"GET {endpoint}", 0) + n
+
+    def confirm_role(self) -> None:
+        """One ``/v2/users/me`` per sync, whichever streams need the token's role (the connector asks it once)."""
+        self.requests["GET /v2/users/me"] = 1
 
     def emit(self, stream: str, n: int) -> None:
         self.records[stream] = self.records.get(stream, 0) + n
@@ -221,7 +229,7 @@ def _reports(
             vanished = known - seen
             if vanished and not refused(len(known), len(vanished), len(seen)):
                 if not confirmed:
-                    minimum.add("/v2/users/me", 1)
+                    minimum.confirm_role()
                     confirmed = True
                 minimum.emit(stream, len(vanished))
     budget = store.report("project_budget")
@@ -258,7 +266,7 @@ def _read_children(
         minimum.add(endpoint, 1)
         gone += len((known or {}).get(parent_id, set()))
     if gone and config.emit_deletions:
-        minimum.add("/v2/users/me", 1)
+        minimum.confirm_role()
         minimum.emit(child, gone)
 
 
@@ -333,19 +341,19 @@ def _place(record: Mapping[str, Any], since_day: str) -> tuple[int, int] | None:
 
 def known_history(store: Store, name: str, config: SyncConfig) -> list[list[int]] | None:
     """``[id, month, approval code]`` of each record of ``name``'s history that a complete sync leaves known (its own
-    read: updated since the start date, spent on or after it); None past MAX_KNOWN_IDS (the state keeps none)."""
+    read: updated since the start date, spent on or after it)."""
     day = config.replication_start_date[:10]
     rows = []
     for record in _list(store, name, since=config.replication_start_date):
         place = _place(record, day)
         if place is not None:
             rows.append([record["id"], *place])
-    return None if len(rows) > MAX_KNOWN_IDS else rows
+    return rows
 
 
 def _changed_months(
     store: Store, minimum: Minimum, name: str, expected: Mapping[int, tuple[int, int]], day: str, today: date
-) -> tuple[list[int], int]:
+) -> tuple[list[tuple[int, int]], int]:
     """The design's search: the months whose counts differ from ``expected``, each count one request; and the last
     month (``tail``), which stands for every month from it on."""
     first = _month(day)
@@ -370,11 +378,11 @@ def _changed_months(
             filters["approval_status"] = approval
         return len(store.list(name, **filters))
 
-    found: list[int] = []
+    found: list[tuple[int, int]] = []
 
     def halve(lo: int, hi: int, actual: dict[str | None, int]) -> None:
-        if lo == hi:
-            found.append(lo)
+        if lo == hi or (hi != tail and max(wanted(lo, hi, None), actual.get(None, 0)) <= ONE_PAGE_OF_RECORDS):
+            found.append((lo, hi))
             return
         mid = (lo + hi) // 2
         left = {approval: count(lo, mid, approval) for approval in actual}
@@ -407,7 +415,7 @@ def _history(
     """Counts, halving, the changed months re-listed and the vanished ids looked up (HarvestSpentHistoryRetriever),
     after the stream's own read (``own_read``, already counted)."""
     if saved_history is None or not config.emit_deletions:
-        return  # no history kept (past MAX_KNOWN_IDS), or deletion detection off: the own read only
+        return  # no history (a first sync), or deletion detection off: the own read only
     start = config.replication_start_date
     day = start[:10]
     expected: dict[int, tuple[int, int]] = {int(i): (int(m), int(c)) for i, m, c in saved_history}
@@ -417,18 +425,18 @@ def _history(
             expected.pop(record["id"], None)
         else:
             expected[record["id"]] = place
-    minimum.add("/v2/users/me", 1)  # only an Administrator's token looks at the whole history
-    months, tail = _changed_months(store, minimum, name, expected, day, today)
+    minimum.confirm_role()  # only an Administrator's token looks at the whole history
+    ranges, tail = _changed_months(store, minimum, name, expected, day, today)
     now_known = dict(expected)
     vanished: set[int] = set()
-    for month in months:
-        first, last = _month_days(month)
-        window: dict[str, Any] = {"from": first} if month == tail else {"from": first, "to": last}
+    for lo, hi in ranges:
+        first, last = _month_days(lo)[0], _month_days(hi)[1]
+        window: dict[str, Any] = {"from": first} if hi == tail else {"from": first, "to": last}
         listed = store.list(name, **window)
         minimum.add(f"/v2/{name}", pages(len(listed)))
         minimum.emit(name, sum(1 for r in listed if r["updated_at"] >= start))
         placed = {r["id"]: place for r in listed if (place := _place(r, day)) is not None}
-        in_month = {i for i, (m, _c) in expected.items() if m == month or (month == tail and m > month)}
+        in_month = {i for i, (m, _c) in expected.items() if lo <= m and (m <= hi or hi == tail)}
         vanished |= in_month - placed.keys()
         for record_id in in_month:
             now_known.pop(record_id, None)
@@ -463,7 +471,7 @@ def _reconciliation(store: Store, minimum: Minimum, config: SyncConfig, name: st
         return
     lookup = f"/v2/projects/{{parent_id}}/{name}/{{id}}" if name in LOOKED_UP_UNDER_PROJECT else f"/v2/{name}/{{id}}"
     minimum.add(lookup, len(gone))
-    minimum.add("/v2/users/me", 1)
+    minimum.confirm_role()
     minimum.emit(name, len(gone))
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from bench.floor import pages
 from bench.minimum import (
+    ONE_PAGE_OF_RECORDS,
     SyncConfig,
     full_sync,
     incremental_sync,
@@ -110,10 +111,10 @@ def test_incremental_minimum_without_changes(app: SandboxApp) -> None:
         assert requests[f"GET /v2/reports/{route}"] == 10
     # own read + reconciliation read + the parent list; user assignments: own + reconciliation + the changes list
     assert (requests["GET /v2/invoices"], requests["GET /v2/users"], requests["GET /v2/user_assignments"]) == (3, 3, 3)
-    # the history: its own read and the three counts, nothing differs; one /v2/users/me per history stream
+    # the history: its own read and the three counts, nothing differs; one /v2/users/me for the whole sync
     assert requests["GET /v2/time_entries"] == 1 + 3
     assert requests["GET /v2/expenses"] == 1 + 3
-    assert requests["GET /v2/users/me"] == 2
+    assert requests["GET /v2/users/me"] == 1
     assert not any("{id}" in key for key in requests)
 
 
@@ -150,30 +151,36 @@ def test_incremental_minimum_after_deletions_looks_up_each_deleted_id_once_and_a
 
     assert minimum.requests["GET /v2/clients/{id}"] == 2
     assert minimum.requests["GET /v2/clients"] == 2  # its own read and the reconciliation read, one page each
-    # the two history streams ask once each, clients once
-    assert minimum.requests["GET /v2/users/me"] == 3
+    # the token's role is asked once per sync, whichever streams need it
+    assert minimum.requests["GET /v2/users/me"] == 1
     # the stream emits its updated records and one tombstone per deleted id
     updated = store.list("clients", updated_since=_minus_a_minute(saved["clients"]))
     assert minimum.records["clients"] == len(updated) + 2
 
 
-def _halvings(saved: dict[str, Any], month: int) -> int:
-    """How many halvings of the history's month range (January 2017 up to the month after the later of today's and
-    the newest known month) lead to ``month``: one count each, per status that differs."""
+def _search(saved: dict[str, Any], month: int) -> tuple[int, tuple[int, int], bool]:
+    """The design's halving of the history's month range (January 2017 up to the month after the later of today's
+    and the newest known month) towards ``month``: how many halvings (one count each, per status that differs), the
+    range it stops at (one month, or a range without the open last month whose known records fit one page), and
+    whether that range is open-ended."""
+    rows = saved["history"]["time_entries"]
     lo = 2017 * 12
-    hi = max([TODAY.year * 12 + TODAY.month - 1] + [row[1] for row in saved["history"]["time_entries"]]) + 1
+    tail = hi = max([TODAY.year * 12 + TODAY.month - 1] + [row[1] for row in rows]) + 1
     steps = 0
-    while lo < hi:
+    while not (lo == hi or (hi != tail and sum(1 for row in rows if lo <= row[1] <= hi) <= ONE_PAGE_OF_RECORDS)):
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if month <= mid else (mid + 1, hi)
         steps += 1
-    return steps
+    return steps, (lo, hi), hi == tail
 
 
-def _spent_in(store: Store, day: str) -> list[dict[str, Any]]:
-    """The time entries spent in the month of ``day``: what a re-list of that month returns."""
-    window: dict[str, Any] = {"from": day[:8] + "01"}
-    return [e for e in store.list("time_entries", **window) if e["spent_date"][:7] == day[:7]]
+def _spent_in(store: Store, months: tuple[int, int], open_ended: bool) -> list[dict[str, Any]]:
+    """The time entries spent in a range of months: what a re-list of that range returns."""
+    lo, hi = months
+    first = f"{lo // 12}-{lo % 12 + 1:02d}-01"
+    window: dict[str, Any] = {"from": first}
+    entries = store.list("time_entries", **window)
+    return [e for e in entries if open_ended or int(e["spent_date"][:4]) * 12 + int(e["spent_date"][5:7]) - 1 <= hi]
 
 
 def test_a_deleted_time_entry_is_found_by_halving_the_months_and_looked_up() -> None:
@@ -191,11 +198,12 @@ def test_a_deleted_time_entry_is_found_by_halving_the_months_and_looked_up() -> 
     statuses = 1 if victim["approval_status"] == "unsubmitted" else 2
     month = int(victim["spent_date"][:4]) * 12 + int(victim["spent_date"][5:7]) - 1
     own = len(store.list("time_entries", updated_since=_minus_a_minute(saved["time_entries"])))
-    in_month = _spent_in(store, victim["spent_date"])
-    counts = 3 + statuses * _halvings(saved, month)
-    assert requests["GET /v2/time_entries"] == pages(own) + counts + pages(len(in_month))
+    halvings, months, open_ended = _search(saved, month)
+    relisted = _spent_in(store, months, open_ended)
+    counts = 3 + statuses * halvings
+    assert requests["GET /v2/time_entries"] == pages(own) + counts + pages(len(relisted))
     assert requests["GET /v2/time_entries/{id}"] == 1
-    assert minimum.records["time_entries"] == own + len(in_month) + 1  # the month re-listed, and the tombstone
+    assert minimum.records["time_entries"] == own + len(relisted) + 1  # the range re-listed, and the tombstone
 
 
 def test_an_approval_that_does_not_move_updated_at_is_found_by_its_status_count_alone() -> None:
@@ -213,8 +221,9 @@ def test_an_approval_that_does_not_move_updated_at_is_found_by_its_status_count_
 
     month = int(entry["spent_date"][:4]) * 12 + int(entry["spent_date"][5:7]) - 1
     own = len(store.list("time_entries", updated_since=own_since))
-    in_month = _spent_in(store, entry["spent_date"])
-    assert requests["GET /v2/time_entries"] == pages(own) + 3 + _halvings(saved, month) + pages(len(in_month))
+    halvings, months, open_ended = _search(saved, month)
+    relisted = _spent_in(store, months, open_ended)
+    assert requests["GET /v2/time_entries"] == pages(own) + 3 + halvings + pages(len(relisted))
     assert "GET /v2/time_entries/{id}" not in requests
 
 

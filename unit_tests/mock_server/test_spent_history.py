@@ -137,12 +137,11 @@ _FOUR_ENTRIES = {
 }
 
 
-def _given_march_found_by_halving_the_totals(http_mocker: HttpMocker, stream: str) -> None:
-    """One of the three March records is gone: 3 in all (4 known); January-March 2 (3 known); January-February 1
-    (1 known), so March differs; April on is 3 - 2 = 1, as known."""
+def _given_first_quarter_found_by_halving_the_totals(http_mocker: HttpMocker, stream: str) -> None:
+    """One of the March records is gone: 3 in all (4 known); January-March 2 (3 known), so that half differs, and
+    its records fit one page: it is re-listed whole, not halved again; April on is 3 - 2 = 1, as known."""
     _given_top_counts(http_mocker, stream, total=3)
     _given_count(http_mocker, stream, 2, _START_DAY, "2024-03-31")
-    _given_count(http_mocker, stream, 1, _START_DAY, "2024-02-29")
 
 
 @pytest.mark.parametrize("stream", SPENT_STREAMS)
@@ -151,13 +150,14 @@ def test_given_a_month_whose_total_dropped_when_read_then_it_is_found_relisted_a
 ) -> None:
     _given_own_read(http_mocker, stream)
     given_administrator(http_mocker)
-    _given_march_found_by_halving_the_totals(http_mocker, stream)
-    _given_month_listed(http_mocker, stream, "2024-03-01", "2024-03-31", [_entry(stream, 2, "2024-03-10")])
+    _given_first_quarter_found_by_halving_the_totals(http_mocker, stream)
+    listed = [_entry(stream, 1, "2024-01-15"), _entry(stream, 2, "2024-03-10")]
+    _given_month_listed(http_mocker, stream, "2024-01-01", "2024-03-31", listed)
     http_mocker.get(HarvestRequest.one(f"{stream}/3").build(), ErrorResponse.with_status(404))
 
     output = read_streams(_config(), stream, state=_state(stream, _FOUR_ENTRIES))
 
-    assert [record["id"] for record in _records(output)] == [2]  # March's records, emitted again
+    assert [record["id"] for record in _records(output)] == [1, 2]  # the quarter's records, emitted again
     assert _tombstones(output) == [{"id": 3, "updated_at": _CURSOR, "_ab_cdc_deleted_at": _NOW}]
     assert not output.errors
     assert _known(output) == {1: _place("2024-01-15"), 2: _place("2024-03-10"), 4: _place("2024-04-02")}
@@ -245,9 +245,9 @@ def test_given_a_relisted_month_without_the_envelope_when_read_then_a_warning_no
 ) -> None:
     _given_own_read(http_mocker, "time_entries")
     given_administrator(http_mocker)
-    _given_march_found_by_halving_the_totals(http_mocker, "time_entries")
-    march = HarvestRequest.endpoint("time_entries").with_query_param("from", "2024-03-01")
-    http_mocker.get(march.with_query_param("to", "2024-03-31").build(), json_response({"message": "maintenance"}))
+    _given_first_quarter_found_by_halving_the_totals(http_mocker, "time_entries")
+    quarter = HarvestRequest.endpoint("time_entries").with_query_param("from", "2024-01-01")
+    http_mocker.get(quarter.with_query_param("to", "2024-03-31").build(), json_response({"message": "maintenance"}))
 
     output = read_streams(_config(), "time_entries", state=_state("time_entries", _FOUR_ENTRIES))
 
@@ -266,9 +266,11 @@ def test_given_more_records_vanish_from_a_month_than_people_delete_when_read_the
     given_administrator(http_mocker)
     _given_top_counts(http_mocker, "time_entries", total=6)  # 31 known: 25 of March's 30 are not listed
     _given_count(http_mocker, "time_entries", 6, _START_DAY, "2024-03-31")
-    _given_count(http_mocker, "time_entries", 1, _START_DAY, "2024-02-29")
-    still_listed = [_entry("time_entries", 100 + n, "2024-03-10") for n in range(1, 6)]
-    _given_month_listed(http_mocker, "time_entries", "2024-03-01", "2024-03-31", still_listed)
+    still_listed = [
+        _entry("time_entries", n, day)
+        for n, day in [(1, "2024-01-15")] + [(100 + n, "2024-03-10") for n in range(1, 6)]
+    ]
+    _given_month_listed(http_mocker, "time_entries", "2024-01-01", "2024-03-31", still_listed)
 
     output = read_streams(_config(), "time_entries", state=_state("time_entries", known))
 
@@ -386,17 +388,43 @@ def test_given_a_month_the_state_only_counts_when_its_count_differs_then_it_is_r
     given_administrator(http_mocker)
     _given_top_counts(http_mocker, "time_entries", total=4, approved=1)  # January: 1 record left, approved
     _given_count(http_mocker, "time_entries", 3, _START_DAY, "2024-03-31")  # 4 known: January's 2, March's 2
-    _given_count(http_mocker, "time_entries", 1, _START_DAY, "2024-02-29")
-    _given_count(http_mocker, "time_entries", 1, _START_DAY, "2024-01-31")
-    _given_month_listed(
-        http_mocker, "time_entries", "2024-01-01", "2024-01-31", [_entry("time_entries", 1, "2024-01-15", "approved")]
-    )
+    listed = [_entry("time_entries", 1, "2024-01-15", "approved")] + [
+        _entry("time_entries", n, day) for n, day in [(2, "2024-03-10"), (3, "2024-03-20")]
+    ]
+    _given_month_listed(http_mocker, "time_entries", "2024-01-01", "2024-03-31", listed)
 
     output = read_streams(_config(), "time_entries", state=state)
 
-    assert [(record["id"], record["approval_status"]) for record in _records(output)] == [(1, "approved")]
+    assert [(r["id"], r["approval_status"]) for r in _records(output)] == [
+        (1, "approved"),
+        (2, "unsubmitted"),
+        (3, "unsubmitted"),
+    ]
     assert _tombstones(output) == []
     assert not output.errors
     history = HarvestSpentHistory.from_state(output.most_recent_state.stream_state.__dict__["known_ids"])
     assert history is not None and dict(history.counted) == {_month("2024-01-15"): (1, 0, 1)}
     assert dict(history.entries) == tracked and history.tracked_from == _month("2024-02-01")
+
+
+def test_given_months_of_more_than_a_page_when_one_lost_a_record_then_the_halving_goes_down_to_that_month(
+    http_mocker: HttpMocker,
+) -> None:
+    # 1,600 records in each of January to April: no half fits one page, so halving goes on down to March alone
+    # (January-March differs; January-February does not, so March is the rest).
+    months = ["2024-01-10", "2024-02-10", "2024-03-10", "2024-04-10"]
+    known = {m * 10_000 + n: (day, "unsubmitted") for m, day in enumerate(months, 1) for n in range(1600)}
+    _given_own_read(http_mocker, "time_entries")
+    given_administrator(http_mocker)
+    _given_top_counts(http_mocker, "time_entries", total=6399)
+    _given_count(http_mocker, "time_entries", 4799, _START_DAY, "2024-03-31")
+    _given_count(http_mocker, "time_entries", 3200, _START_DAY, "2024-02-29")
+    march = [_entry("time_entries", 30_000 + n, "2024-03-10") for n in range(1, 1600)]
+    _given_month_listed(http_mocker, "time_entries", "2024-03-01", "2024-03-31", march)
+    http_mocker.get(HarvestRequest.one("time_entries/30000").build(), ErrorResponse.with_status(404))
+
+    output = read_streams(_config(), "time_entries", state=_state("time_entries", known))
+
+    assert [t["id"] for t in _tombstones(output)] == [30_000]
+    assert not output.errors
+    assert len(_known(output)) == 6399
