@@ -9,7 +9,8 @@ JSON command line on stdin; EOF or SIGTERM stops it.
 case, variant and repeat of a run syncs the same records).
 
 Commands: ``{"cmd": "stats"}`` (records per collection), ``{"cmd": "minimum_full", "config": {...}}``,
-``{"cmd": "cursors", "config": {...}}``, ``{"cmd": "minimum_incremental", "config": {...}, "cursors": {...}}``,
+``{"cmd": "cursors", "config": {...}}`` (what a full sync leaves: :func:`bench.minimum.saved_state`),
+``{"cmd": "minimum_incremental", "config": {...}, "cursors": {...}}``,
 ``{"cmd": "reset_limits"}`` (empty rate-limit windows, as if the previous sync were long ago).
 """
 

@@ -137,8 +137,9 @@ def table_row_counts(cache: DuckDBCache, streams: Sequence[str]) -> dict[str, in
 
 
 def marked_deleted_counts(cache: DuckDBCache, streams: Sequence[str]) -> dict[str, int]:
-    """Rows per stream whose `_ab_cdc_deleted_at` is set: records Harvest deleted, as the connector's tombstones left
-    them (PyAirbyte keeps the row, with the deletion time; 0 for streams without that column)."""
+    """Rows per stream whose `_ab_cdc_deleted_at` is set: records Harvest deleted and report rows left without
+    entries, as the connector's tombstones left them (PyAirbyte keeps the row, with the deletion time; 0 for streams
+    without that column)."""
     with_column = {
         row["table_name"]
         for row in cache.run_sql_query(

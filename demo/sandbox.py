@@ -249,6 +249,10 @@ class SandboxControl:
     def request_counts(self) -> RequestCounts:
         return RequestCounts.from_answer(self._call("GET", "counts"))
 
+    def configure(self, **knobs: Any) -> dict[str, Any]:
+        """Change config knobs of the sandbox (``POST /_sandbox/config``), e.g. ``time_scale``; returns its config."""
+        return dict(self._call("POST", "config", knobs))
+
     def anchor(self) -> str:
         """Where the sandbox's generated history ends (its "now" when it started), ``YYYY-MM-DDTHH:MM:SSZ``."""
         return str(self._call("GET", "info")["anchor"])

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .app import Config, SandboxApp
+from .app import SandboxApp
 from .errors import HarvestError
+from .resources import Change
 from .server import SandboxServer
-from .store import Change, Store
+from .state import Config
+from .store import Store
 
 
 def create_app(seed: int = 42, dataset: str = "tiny", **options: Any) -> SandboxApp:

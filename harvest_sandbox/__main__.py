@@ -12,7 +12,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .loader import dump_json
 from .server import SandboxServer
+from .state import load_dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,6 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     limits.add_argument("--no-rate-limits", dest="rate_limits", action="store_false")
     parser.add_argument("--time-scale", type=float, default=1.0, help="scale rate-limit windows (0.01: 15 s -> 0.15 s)")
     parser.add_argument("--updated-since", choices=("strict", "inclusive"), default="strict")
+    parser.add_argument(
+        "--approval-moves-updated-at",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="approving, submitting or reopening a week stamps its records with a fresh updated_at (undocumented)",
+    )
     parser.add_argument("--token-lifetime", type=float, default=1209600.0, help="OAuth access token lifetime (s)")
     parser.add_argument("--rotate-refresh-tokens", action="store_true")
     parser.add_argument("--dump", type=Path, help="write the dataset as JSON to this file and exit")
@@ -40,9 +48,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.dump:
-        from .app import load_dataset
-        from .loader import dump_json
-
         dump_json(load_dataset(args.seed, args.dataset, args.anchor), args.dump)
         return 0
     server = SandboxServer(
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limits=args.rate_limits,
         time_scale=args.time_scale,
         updated_since=args.updated_since,
+        approval_moves_updated_at=args.approval_moves_updated_at,
         token_lifetime=args.token_lifetime,
         rotate_refresh_tokens=args.rotate_refresh_tokens,
     )

@@ -56,6 +56,18 @@ def parse_date(value: str) -> date:
     return date.fromisoformat(text)
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def week_start(day: date, first_day: str = "Monday") -> date:
+    """The first day of the week ``day`` falls in, for a company whose ``week_start_day`` is ``first_day``.
+
+    >>> week_start(date(2026, 11, 1), "Monday"), week_start(date(2026, 11, 1), "Sunday")
+    (datetime.date(2026, 10, 26), datetime.date(2026, 11, 1))
+    """
+    return day - timedelta(days=(day.weekday() - WEEKDAYS.index(first_day)) % 7)
+
+
 def floor_second(value: datetime) -> datetime:
     return value.replace(microsecond=0)
 

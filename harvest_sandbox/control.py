@@ -7,6 +7,9 @@
 ``POST /_sandbox/mutate``                ``{"n": 10}`` -> ``{"changes": [{"op","resource","id","parent_id"}]}``
 ``POST /_sandbox/records``               ``{"op": "create"|"update"|"delete", "resource", "id", "fields",
                                          "parent_id"}`` -> the record
+``POST /_sandbox/approvals``             ``{"user_id", "week": "YYYY-MM-DD", "status"}``: submit/approve/reopen a
+                                         user's week -> ``{"week", "user_id", "status", "time_entries": [ids],
+                                         "expenses": [ids]}`` (the records that changed)
 ``GET|POST|DELETE /_sandbox/faults``     POST ``{"faults": [rule, ...]}`` (replaces) or one rule object
 ``GET|POST /_sandbox/config``            POST any subset of the config knobs (see README)
 ``GET|DELETE /_sandbox/requests``        the request log: method, path, query, status, role, fault, endpoint
@@ -21,16 +24,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import RouteNotFound
 from .http import Request, Response
+from .mutations import mutate
+from .resources import APPROVABLE
+from .state import SandboxState
 
-if TYPE_CHECKING:
-    from .app import SandboxApp
 
-
-def handle(app: SandboxApp, request: Request) -> Response:
+def handle(app: SandboxState, request: Request) -> Response:
     parts = [p for p in request.path.split("/") if p][1:]
     method = request.method
     head = parts[0] if parts else ""
@@ -49,8 +52,11 @@ def handle(app: SandboxApp, request: Request) -> Response:
         return Response.json({"ok": True, **app.info(request.base_url)})
     if head == "mutate" and method == "POST":
         assert isinstance(body, dict)
-        changes = app.store.mutate(int(body.get("n", 10)))
+        changes = mutate(app.store, int(body.get("n", 10)))
         return Response.json({"changes": [c.as_dict() for c in changes]})
+    if head == "approvals" and method == "POST":
+        assert isinstance(body, dict)
+        return Response.json(_approvals(app, body))
     if head == "records" and method == "POST":
         assert isinstance(body, dict)
         return Response.json(_records(app, body))
@@ -90,7 +96,7 @@ def handle(app: SandboxApp, request: Request) -> Response:
     if head == "report" and method == "GET" and len(parts) >= 2:
         query = dict(request.query)
         role = query.pop("role", "administrator")
-        return Response.json({"results": app.store.report("/".join(parts[1:]), role=role, **query)})
+        return Response.json({"results": app.store.report_rows("/".join(parts[1:]), query, role=role)})
     if head == "oauth" and method == "POST" and len(parts) == 2:
         assert isinstance(body, dict)
         if parts[1] == "code":
@@ -101,7 +107,16 @@ def handle(app: SandboxApp, request: Request) -> Response:
     raise RouteNotFound()
 
 
-def _records(app: SandboxApp, body: dict[str, Any]) -> dict[str, Any]:
+def _approvals(app: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
+    user_id, week, status = int(body["user_id"]), str(body["week"]), str(body["status"])
+    changes = app.store.set_approval(user_id, week, status)
+    answer: dict[str, Any] = {"week": app.store.week_of(week).isoformat(), "user_id": user_id, "status": status}
+    for name in APPROVABLE:
+        answer[name] = [c.id for c in changes if c.resource == name]
+    return answer
+
+
+def _records(app: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     op = body.get("op")
     resource = str(body["resource"])
     store = app.store

@@ -9,7 +9,8 @@ Sizes (see :data:`SIZES`): ``tiny`` for unit-speed tests (every connector stream
 several parents, some lists are longer than a small ``per_page``), ``small`` for the demo, ``large`` for the
 benchmark (~200k time entries). The account was opened in 2016 (records older than typical start dates); time
 and expenses run from 2019 to "now"; three currencies; archived records; invoices and estimates in every state;
-time entry ids cross 2^31.
+time entry ids cross 2^31. Timesheet approval (:meth:`Generator.approvals`): weeks before the account adopted it
+were never submitted, later weeks are approved, the last three weeks are mixed, the current week is unsubmitted.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .clock import REFERENCE_ANCHOR, as_anchor
-from .store import Dataset, Record
+from .clock import REFERENCE_ANCHOR, as_anchor, week_start
+from .resources import APPROVABLE, APPROVAL_STATUSES, Dataset, Record, lock_fields
 
 # The calendar below is written as of REFERENCE_ANCHOR (2026-11-01); a dataset anchored elsewhere moves every one of
 # these dates by its anchor's offset (Generator.on).
@@ -31,6 +32,14 @@ ACCOUNT_OPENED = date(2016, 6, 1)
 HISTORY_START = date(2019, 1, 2)
 #: How far back a record stamped "today" may go (working hours before the anchor).
 TODAY_SPAN_SECONDS = 6 * 3600
+#: The company's ``week_start_day``: timesheets are submitted and approved per week starting on this day.
+WEEK_START_DAY = "Monday"
+#: The account switched timesheet approval on in this week: earlier weeks were never submitted (their invoiced time
+#: is locked by the invoice alone, as in the real records of an account without approvals, harvest-api §10 [V]).
+APPROVALS_FROM = date(2024, 1, 1)
+#: Weeks back from the anchor's week -> (P(approved), P(submitted)) per user; the rest of the draw is unsubmitted.
+#: Older weeks (since APPROVALS_FROM) are approved, the anchor's own week is unsubmitted.
+RECENT_APPROVALS: dict[int, tuple[float, float]] = {1: (0.0, 0.6), 2: (0.6, 0.3), 3: (0.85, 0.15)}
 
 
 @dataclass(frozen=True)
@@ -374,7 +383,7 @@ class Generator:
             "full_domain": f"{subdomain}.harvestapp.com",
             "name": f"{self.pick(COMPANY_WORDS)} {self.pick(COMPANY_SUFFIXES)} (Sandbox)",
             "is_active": True,
-            "week_start_day": "Monday",
+            "week_start_day": WEEK_START_DAY,
             "wants_timestamp_timers": False,
             "time_format": "hours_minutes",
             "date_format": "%Y-%m-%d",
@@ -407,6 +416,7 @@ class Generator:
         self.time_entries()
         self.expenses()
         self.messages_and_payments()
+        self.approvals()
         principals = {
             "administrator": self.principal_admin["id"],
             "manager": self.principal_manager["id"],
@@ -1038,7 +1048,8 @@ class Generator:
                 found = self._invoice_for(client_mini["id"], spent)
                 if found is not None:
                     invoice = {"id": found["id"], "number": found["number"]}
-            closed = invoice is not None or (day < recent and rng.random() < 0.3)
+            if invoice is None and day < recent:
+                rng.random()  # once a random lock; drawn still, so every later draw (ids, dates) stays as it was
             running = i == 0 or (day == today and rng.random() < 0.02)
             if running:
                 day, spent = today, today.isoformat()
@@ -1069,15 +1080,10 @@ class Generator:
                     "notes": NOTES[int(rng.random() * len(NOTES))],
                     "created_at": created,
                     "updated_at": created if running else self.later_stamp(created, 0.15, 60),
-                    "is_locked": closed,
-                    "locked_reason": (
-                        "Item Invoiced and Approved and Locked for this Time Period"
-                        if invoice
-                        else "Item Approved and Locked for this Time Period"
-                    )
-                    if closed
-                    else None,
-                    "is_closed": closed,
+                    "is_locked": False,  # is_locked, locked_reason, is_closed, approval_status: see approvals()
+                    "locked_reason": None,
+                    "is_closed": False,
+                    "approval_status": "unsubmitted",
                     "is_billed": invoice is not None,
                     "timer_started_at": created if running else None,
                     "started_time": None,
@@ -1120,7 +1126,8 @@ class Generator:
                 found = self._invoice_for(client["id"], day.isoformat())
                 if found is not None:
                     invoice = {"id": found["id"], "number": found["number"]}
-            closed = invoice is not None or (day < recent and rng.random() < 0.3)
+            if invoice is None and day < recent:
+                rng.random()  # once a random lock; drawn still, so every later draw (ids, dates) stays as it was
             created = self.stamp(day + timedelta(days=self.pick((0, 1, 3))))
             entries.append(
                 {
@@ -1128,12 +1135,11 @@ class Generator:
                     "notes": self.pick(("Taxi to client", "Team lunch", "Hotel", "Software license", "Mileage", "")),
                     "total_cost": total,
                     "units": units,
-                    "is_closed": closed,
-                    "is_locked": closed,
+                    "is_closed": False,  # is_closed, approval_status, is_locked, locked_reason: see approvals()
+                    "approval_status": "unsubmitted",
+                    "is_locked": False,
                     "is_billed": invoice is not None,
-                    "locked_reason": ("Expense is invoiced." if invoice else "The expense is locked.")
-                    if closed
-                    else None,
+                    "locked_reason": None,
                     "spent_date": day.isoformat(),
                     "created_at": created,
                     "updated_at": self.later_stamp(created, 0.2, 60),
@@ -1170,6 +1176,43 @@ class Generator:
             )
         self.assign_ids(entries, 15_296_000, 9)
         self.c["expenses"] = entries
+
+    def approvals(self) -> None:
+        """Each time entry's and expense's ``approval_status`` and locks, per user and week (``WEEK_START_DAY``).
+
+        Weeks before ``APPROVALS_FROM`` were never submitted; later weeks are approved, except the three before the
+        anchor's week, drawn per user from ``RECENT_APPROVALS`` (last week: submitted or not yet; two and three weeks
+        back: mostly approved, some still waiting), and the anchor's week, unsubmitted. Runs last, so its draws move
+        nothing generated before it."""
+        this_week = week_start(self.today, WEEK_START_DAY).toordinal()
+        adopted = week_start(self.on(APPROVALS_FROM), WEEK_START_DAY).toordinal()
+        recent: dict[tuple[int, int], str] = {}
+        for user in sorted(self.c["users"], key=lambda u: u["id"]):
+            for weeks, (p_approved, p_submitted) in RECENT_APPROVALS.items():
+                draw = self.rng.random()
+                drawn = "approved" if draw < p_approved else "submitted" if draw < p_approved + p_submitted else None
+                recent[(user["id"], weeks)] = drawn or "unsubmitted"
+        weeks_back: dict[str, int] = {}
+        fields = {
+            (name, status, invoiced): {"approval_status": status, **lock_fields(name, status, invoiced)}
+            for name in APPROVABLE
+            for status in APPROVAL_STATUSES
+            for invoiced in (False, True)
+        }
+        for name in APPROVABLE:
+            for record in self.c[name]:
+                spent = record["spent_date"]
+                back = weeks_back.get(spent)
+                if back is None:
+                    start = week_start(date.fromisoformat(spent), WEEK_START_DAY).toordinal()
+                    back = weeks_back[spent] = (this_week - start) // 7
+                if back <= 0:
+                    status = "unsubmitted"
+                elif back in RECENT_APPROVALS:
+                    status = recent[(record["user"]["id"], back)]
+                else:
+                    status = "approved" if this_week - 7 * back >= adopted else "unsubmitted"
+                record.update(fields[(name, status, bool(record["is_billed"]))])
 
     def messages_and_payments(self) -> None:
         rng = self.rng

@@ -1,7 +1,8 @@
 """Deterministic fault injection.
 
-A schedule is a list of rules; the first rule that fires for a request decides its fault. A rule matches a method
-and a path glob (``fnmatch`` on the path without query, e.g. ``/v2/time_entries*``); among matching requests it
+A schedule is a list of rules; the first rule that fires for a request decides its fault. A rule matches a method,
+a path glob (``fnmatch`` on the path without query, e.g. ``/v2/time_entries*``) and, optionally, query parameters
+the request must carry (``{"page": "2"}``: the second page of a page-numbered walk); among matching requests it
 fires on every ``every``-th one after the first ``after`` (or, with ``probability``, on a seeded coin flip), at
 most ``count`` times.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,6 +45,7 @@ class FaultRule:
     name: str
     path: str = "/v2/*"
     method: str = "*"
+    query: dict[str, str] | None = None  # query parameters the request must carry (a subset), e.g. {"page": "2"}
     every: int = 1
     after: int = 0
     count: int | None = None
@@ -69,8 +72,12 @@ class FaultRule:
             raise ValueError("concurrent_delete needs the resource and record_id of the record to delete")
         self._rng = random.Random(self.seed)
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method == "*" or self.method.upper() == method) and fnmatch.fnmatchcase(path, self.path)
+    def matches(self, method: str, path: str, query: Mapping[str, str] | None = None) -> bool:
+        return (
+            (self.method == "*" or self.method.upper() == method)
+            and fnmatch.fnmatchcase(path, self.path)
+            and all((query or {}).get(k) == str(v) for k, v in (self.query or {}).items())
+        )
 
     def decide(self) -> bool:
         """Count one matching request and say whether the fault fires on it."""
@@ -114,11 +121,11 @@ class Faults:
         with self._lock:
             self.rules = []
 
-    def pick(self, method: str, path: str) -> FaultRule | None:
+    def pick(self, method: str, path: str, query: Mapping[str, str] | None = None) -> FaultRule | None:
         with self._lock:
             chosen = None
             for rule in self.rules:
-                if rule.matches(method, path) and rule.decide() and chosen is None:
+                if rule.matches(method, path, query) and rule.decide() and chosen is None:
                     chosen = rule
             return chosen
 

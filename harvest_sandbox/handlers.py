@@ -1,39 +1,46 @@
 """Thin HTTP layer: read the request, ask the store, wrap the answer in Harvest's envelope.
 
 Every handler takes a :class:`Ctx` and returns a JSON-able payload (or a :class:`~harvest_sandbox.http.Response`).
-Errors are raised as :mod:`harvest_sandbox.errors` types.
+Errors are raised as :mod:`harvest_sandbox.errors` types. Handlers know the store, the credentials and the route
+that matched (as the :class:`RouteInfo` the routing table's ``Route`` satisfies), nothing above them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from . import reports
-from .auth import Principal, access_level
+from .auth import Auth, Principal, access_level
 from .errors import Forbidden, HarvestError, NotFound, Unprocessable
 from .http import Envelope, Request, Response
 from .pagination import Mode, paginate
-from .store import SPECS, Record, Scope, Store, _scope_predicate
+from .resources import SPECS, Record, Scope, scope_predicate
+from .store import Store
 
-if TYPE_CHECKING:
-    from .app import SandboxApp
-    from .routes import Route
+
+class RouteInfo(Protocol):
+    """What a handler reads of the route that matched (``routes.Route`` has these and more)."""
+
+    @property
+    def resource(self) -> str | None: ...
+
+    @property
+    def mode(self) -> Mode: ...
+
+    @property
+    def params(self) -> tuple[str, ...]: ...
 
 
 @dataclass
 class Ctx:
-    app: SandboxApp
+    store: Store
+    auth: Auth
     request: Request
-    route: Route
+    route: RouteInfo
     args: dict[str, int]
     principal: Principal | None
-
-    @property
-    def store(self) -> Store:
-        return self.app.store
 
     @property
     def me(self) -> Principal:
@@ -90,7 +97,7 @@ def get_record(ctx: Ctx) -> Any:
         if parent_id is not None and spec.parent and not ctx.store.exists(spec.parent, parent_id):
             raise NotFound()
         record = ctx.store.get(route.resource, record_id, parent_id=parent_id)
-        if scope.level != "all" and not _scope_predicate(spec, scope)(record):
+        if scope.level != "all" and not scope_predicate(spec, scope)(record):
             raise NotFound()
         return record
 
@@ -115,8 +122,7 @@ def my_project_assignments(ctx: Ctx) -> Any:
 def report(ctx: Ctx) -> Any:
     route = ctx.route
     assert route.resource is not None
-    rows = reports.compute(
-        ctx.store,
+    rows = ctx.store.report_rows(
         route.resource,
         {k: v for k, v in ctx.request.query.items() if k in route.params},
         role=ctx.me.role,
@@ -130,13 +136,13 @@ def report(ctx: Ctx) -> Any:
 
 def oauth_token(ctx: Ctx) -> Any:
     request = ctx.request
-    ctx.app.auth.authenticate_user_agent(request.headers)
-    return ctx.app.auth.token_endpoint(request.form())
+    ctx.auth.authenticate_user_agent(request.headers)
+    return ctx.auth.token_endpoint(request.form())
 
 
 def accounts(ctx: Ctx) -> Any:
     user = ctx.store.get("users", ctx.me.user_id)
-    account_id = ctx.app.auth.account_id
+    account_id = ctx.auth.account_id
     return {
         "user": {
             "id": user["id"],
@@ -248,7 +254,7 @@ def _writable_record(ctx: Ctx) -> tuple[str, int, dict[str, Any]]:
     record_id = ctx.args["id"]
     scope = _writable_scope(ctx, resource)
     record = ctx.store.get(resource, record_id, parent_id=ctx.args.get("parent_id"))
-    if scope.level != "all" and not _scope_predicate(SPECS[resource], scope)(record):
+    if scope.level != "all" and not scope_predicate(SPECS[resource], scope)(record):
         raise NotFound()
     return resource, record_id, record
 

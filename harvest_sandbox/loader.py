@@ -10,6 +10,8 @@ Format::
 
 Children without a parent in their payload (invoice/estimate messages, payments, billable/cost rates) carry a
 ``parent_id`` key in the file; it is removed on load. ``python -m harvest_sandbox --dump FILE`` writes this format.
+Time entries and expenses written before the sandbox modelled timesheet approval have no ``approval_status``: it is
+read from ``is_closed``, its deprecated twin (``approved`` when closed, else ``unsubmitted``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import as_anchor, fmt_datetime
-from .store import COLLECTIONS, SPECS, Dataset
+from .resources import APPROVABLE, COLLECTIONS, SPECS, Dataset
 
 EXPLICIT_PARENT = tuple(n for n in COLLECTIONS if SPECS[n].parent and SPECS[n].parent_of is None)
 
@@ -46,6 +48,8 @@ def load_json(path: Path, *, seed: int = 42, anchor: datetime | None = None) -> 
             record = dict(record)
             if name in EXPLICIT_PARENT:
                 parents.setdefault(name, {})[int(record["id"])] = int(record.pop("parent_id"))
+            if name in APPROVABLE and "approval_status" not in record:
+                record = _with_approval_status(record)
             clean.append(record)
         collections[name] = clean
     tokens = data.get("tokens") or {
@@ -66,6 +70,18 @@ def load_json(path: Path, *, seed: int = 42, anchor: datetime | None = None) -> 
         oauth_refresh_token=oauth.get("refresh_token") or f"{account_id}.rt.{_token(rng, 64)}",
         anchor=as_anchor(data.get("anchor") or anchor),
     )
+
+
+def _with_approval_status(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with ``approval_status`` from ``is_closed``, placed after it as on Harvest."""
+    status = "approved" if record.get("is_closed") else "unsubmitted"
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        out[key] = value
+        if key == "is_closed":
+            out["approval_status"] = status
+    out.setdefault("approval_status", status)
+    return out
 
 
 def dump_json(dataset: Dataset, path: Path) -> None:

@@ -1,22 +1,21 @@
-"""Harvest's Reports API, computed from the store's time entries, expenses and projects.
+"""Harvest's Reports API as model functions: rows computed from time entries, expenses and projects.
 
-One row per subject per currency (the client's currency), Harvest's row fields per report, no ids or timestamps.
-``billable_amount`` is ``sum(hours * billable_rate)`` over billable entries; uninvoiced counts billable entries and
-expenses that are not billed; ``project_budget`` lists projects that have a budget (spent = hours for hour budgets,
-billable amount for money budgets). Rows are ordered by subject name, then currency.
+The store chooses the records (the report window, the role's scope) and caches the rows (``Store.report``); this
+module only validates the parameters and adds the records up. One row per subject per currency (the client's
+currency), Harvest's row fields per report, no ids or timestamps. ``billable_amount`` is ``sum(hours *
+billable_rate)`` over billable entries; uninvoiced counts billable entries and expenses that are not billed;
+``project_budget`` lists projects that have a budget (spent = hours for hour budgets, billable amount for money
+budgets). Rows are ordered by subject name, then currency.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import BadRequest, Unprocessable
-from .store import Record, Scope, normalise_date
-
-if TYPE_CHECKING:
-    from .store import Store
+from .resources import Record, normalise_date
 
 TIME_REPORTS = ("time/clients", "time/projects", "time/tasks", "time/team")
 EXPENSE_REPORTS = ("expenses/clients", "expenses/projects", "expenses/categories", "expenses/team")
@@ -54,7 +53,7 @@ def window(params: Mapping[str, str]) -> tuple[str, str]:
     return start, end
 
 
-def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
+def flag(params: Mapping[str, str], name: str, default: bool) -> bool:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -65,27 +64,26 @@ def _project_label(project: Mapping[str, Any]) -> str:
     return f"[{project['code']}] {project['name']}" if project.get("code") else project["name"]
 
 
-def compute(
-    store: Store, name: str, params: Mapping[str, str], *, role: str, user_id: int | None = None
+def uses_time(name: str) -> bool:
+    """Whether report ``name`` adds up time entries (else expenses only, or projects for ``project_budget``)."""
+    return name in TIME_REPORTS or name == "uninvoiced"
+
+
+def uses_expenses(name: str) -> bool:
+    return name in EXPENSE_REPORTS or name == "uninvoiced"
+
+
+def rows(
+    name: str,
+    *,
+    entries: Iterable[Record],
+    expenses: Iterable[Record],
+    projects: Mapping[int, Record],
+    users: Mapping[int, Record],
+    fixed_fee: bool,
 ) -> list[Record]:
-    """All rows of report ``name`` (e.g. ``"time/clients"``) for ``role``; raises 403/400/422 like Harvest."""
-    if name not in REPORTS:
-        raise KeyError(name)
-    scope = store.scope_for(family_of(name), role, user_id=user_id)
-    if name == "project_budget":
-        active = params.get("is_active")
-        key: tuple[Any, ...] = ("report", name, active, scope)
-        return store.cached(key, lambda: _project_budget(store, scope, active))
-    start, end = window(params)
-    fixed_fee = _flag(params, "include_fixed_fee", True)
-    key = ("report", name, start, end, fixed_fee, scope)
-    return store.cached(key, lambda: _compute(store, name, start, end, fixed_fee, scope))
-
-
-def _compute(store: Store, name: str, start: str, end: str, fixed_fee: bool, scope: Scope) -> list[Record]:
-    projects = store.records["projects"]
-    users = store.records["users"]
-    window_params = {"from": start, "to": end}
+    """The rows of a time, expense or uninvoiced report over ``entries`` and ``expenses`` (already limited to the
+    window and to what the role sees); ``fixed_fee=False`` leaves fixed-fee projects out."""
 
     def keep(record: Record) -> bool:
         if fixed_fee:
@@ -93,10 +91,9 @@ def _compute(store: Store, name: str, start: str, end: str, fixed_fee: bool, sco
         project = projects.get(record["project"]["id"])
         return not (project and project["is_fixed_fee"])
 
-    rows: dict[tuple[Any, ...], Record] = {}
+    grouped: dict[tuple[Any, ...], Record] = {}
 
-    if name in TIME_REPORTS or name == "uninvoiced":
-        entries, _ = store.query("time_entries", window_params, scope=scope)
+    if uses_time(name):
         for entry in entries:
             if not keep(entry):
                 continue
@@ -106,39 +103,38 @@ def _compute(store: Store, name: str, start: str, end: str, fixed_fee: bool, sco
             amount = hours * (entry["billable_rate"] or 0.0) if billable else 0.0
             if name == "uninvoiced":
                 key = ("p", entry["project"]["id"], currency)
-                target = rows.get(key) or rows.setdefault(key, _uninvoiced_row(entry, currency))
+                target = grouped.get(key) or grouped.setdefault(key, _uninvoiced_row(entry, currency))
                 target["total_hours"] += hours
                 if billable and not entry["is_billed"]:
                     target["uninvoiced_hours"] += hours
                     target["uninvoiced_amount"] += amount
                 continue
             key = _time_key(name, entry, currency)
-            target = rows.get(key) or rows.setdefault(key, _time_row(name, entry, currency, users))
+            target = grouped.get(key) or grouped.setdefault(key, _time_row(name, entry, currency, users))
             target["total_hours"] += hours
             if billable:
                 target["billable_hours"] += hours
                 target["billable_amount"] += amount
-    if name in EXPENSE_REPORTS or name == "uninvoiced":
-        expenses, _ = store.query("expenses", window_params, scope=scope)
+    if uses_expenses(name):
         for expense in expenses:
             if name == "uninvoiced":
                 if not keep(expense):
                     continue
                 currency = expense["client"]["currency"]
                 key = ("p", expense["project"]["id"], currency)
-                target = rows.get(key) or rows.setdefault(key, _uninvoiced_row(expense, currency))
+                target = grouped.get(key) or grouped.setdefault(key, _uninvoiced_row(expense, currency))
                 if expense["billable"] and not expense["is_billed"]:
                     target["uninvoiced_expenses"] += expense["total_cost"]
                     target["uninvoiced_amount"] += expense["total_cost"]
                 continue
             currency = expense["client"]["currency"]
             key = _expense_key(name, expense, currency)
-            target = rows.get(key) or rows.setdefault(key, _expense_row(name, expense, currency, users))
+            target = grouped.get(key) or grouped.setdefault(key, _expense_row(name, expense, currency, users))
             target["total_amount"] += expense["total_cost"]
             if expense["billable"]:
                 target["billable_amount"] += expense["total_cost"]
 
-    out = list(rows.values())
+    out = list(grouped.values())
     for record in out:
         for field, value in record.items():
             if isinstance(value, float):
@@ -245,11 +241,11 @@ def _uninvoiced_row(record: Record, currency: str) -> Record:
 HOUR_BUDGETS = ("project", "task", "person")
 
 
-def _project_budget(store: Store, scope: Scope, active: str | None) -> list[Record]:
-    projects, _ = store.query("projects", {"is_active": active} if active else {}, scope=scope)
+def project_budget(projects: Iterable[Record], entries: Iterable[Record]) -> list[Record]:
+    """One row per project with a budget, among ``projects``; what is spent comes from all of ``entries``."""
     spent_hours: dict[int, float] = {}
     spent_money: dict[int, float] = {}
-    for entry in store.collection("time_entries").values():
+    for entry in entries:
         pid = entry["project"]["id"]
         spent_hours[pid] = spent_hours.get(pid, 0.0) + entry["hours"]
         if entry["billable"]:

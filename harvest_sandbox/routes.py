@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from . import handlers, reports
 from .pagination import Mode
-from .store import SPECS
+from .resources import SPECS
 
 Host = Literal["api", "id"]
 

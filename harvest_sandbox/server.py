@@ -14,6 +14,8 @@ from typing import Any
 from .app import SandboxApp
 from .faults import FaultRule
 from .http import Request
+from .mutations import mutate
+from .resources import Change
 from .store import Store
 
 
@@ -211,8 +213,18 @@ class SandboxServer:
     def requests(self) -> list[dict[str, Any]]:
         return self.app.request_log()
 
+    def clear_requests(self) -> None:
+        """Empties the request log (``DELETE /_sandbox/requests``): what follows is one sync's requests."""
+        with self.app.lock:
+            self.app.log.clear()
+
     def counts(self) -> dict[str, Any]:
         return self.app.count_summary()
 
     def take_errors(self) -> list[str]:
         return self.app.take_errors()
+
+    def mutate(self, n: int = 10) -> list[Change]:
+        """A realistic random batch of ``n`` changes (:func:`harvest_sandbox.mutations.mutate`), as
+        ``POST /_sandbox/mutate`` makes it."""
+        return mutate(self.app.store, n)

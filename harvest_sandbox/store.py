@@ -1,13 +1,11 @@
-"""The in-memory Harvest account: records, Harvest's filters and ordering, visibility by role, and mutations.
+"""The in-memory Harvest account: records, visibility by role, ground truth, and writes that move what Harvest moves.
 
 Records are kept exactly as the API serialises them (plain dicts in Harvest's field order). Every list query goes
-through :meth:`Store.query`, which filters, orders and caches the complete result; pagination then slices it.
-The cache is dropped on every mutation, so paging through 200k time entries costs one filter+sort, not one per page.
-
-Ordering follows Harvest: newest first by creation (ids are allocated in creation order, so cursor endpoints order
-by ``id``); time entries and expenses by ``spent_date`` then id, newest first; invoices and estimates by
-``issue_date`` then id, newest first; billable and cost rates by ``start_date`` ascending (their ids follow it).
-``updated_at`` never decides the order.
+through :meth:`Store.query`, which filters and orders with the resource's spec (:mod:`harvest_sandbox.resources`)
+and caches the complete result; pagination then slices it. The cache is dropped on every write, so paging through
+200k time entries costs one filter+sort, not one per page. Reports are added up by :mod:`harvest_sandbox.reports`
+from the records the store selects. Random batches of realistic changes live above the store
+(:mod:`harvest_sandbox.mutations`).
 """
 
 from __future__ import annotations
@@ -18,294 +16,38 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from . import auth
-from .clock import Clock, fmt_datetime, parse_date, parse_datetime, system_clock
-from .errors import Forbidden, NotFound, Unprocessable
-from .pagination import Mode
+from . import auth, reports
+from .clock import Clock, fmt_datetime, parse_date, system_clock, week_start
+from .errors import Forbidden, NotFound
+from .resources import (
+    ALL,
+    APPROVABLE,
+    APPROVAL_STATUSES,
+    COLLECTIONS,
+    SPECS,
+    Change,
+    Changes,
+    Dataset,
+    Ids,
+    Record,
+    Records,
+    Scope,
+    UpdatedSinceMode,
+    after,
+    by_id,
+    lock_fields,
+    normalise_updated_since,
+    parse_criteria,
+    predicate,
+    scope_predicate,
+    stringify,
+)
 
-Record = dict[str, Any]
-Records = list[Record]
-UpdatedSinceMode = Literal["strict", "inclusive"]
-
-
-def _nested(key: str, sub: str = "id") -> Callable[[Record], Any]:
-    def get(record: Record) -> Any:
-        inner = record.get(key)
-        return inner.get(sub) if isinstance(inner, dict) else None
-
-    return get
-
-
-def _field(key: str) -> Callable[[Record], Any]:
-    return lambda record: record.get(key)
-
-
-def _invoice_projects(record: Record) -> set[int]:
-    return {item["project"]["id"] for item in record.get("line_items") or () if item.get("project")}
-
-
-@dataclass(frozen=True)
-class Filter:
-    """A documented query filter: ``kind`` says how the string value is parsed and compared."""
-
-    param: str
-    kind: Literal["int", "bool", "str", "enum", "from", "to", "in_set"]
-    get: Callable[[Record], Any]
-
-
-def _id_filters(*names: str) -> tuple[Filter, ...]:
-    return tuple(Filter(f"{name}_id", "int", _nested(name)) for name in names)
-
-
-def _date_range(key: str) -> tuple[Filter, ...]:
-    return (Filter("from", "from", _field(key)), Filter("to", "to", _field(key)))
-
-
-_IS_ACTIVE = Filter("is_active", "bool", _field("is_active"))
-
-
-def _by_id(record: Record) -> Any:
-    return record["id"]
-
-
-def _by_date(key: str) -> Callable[[Record], Any]:
-    return lambda record: (record.get(key) or "", record["id"])
-
-
-@dataclass(frozen=True)
-class Spec:
-    """How one resource lists: envelope key, paging mode, permission family, ordering, filters, parent."""
-
-    name: str
-    key: str
-    mode: Mode
-    family: str
-    order: Callable[[Record], Any] = _by_id
-    descending: bool = True
-    filters: tuple[Filter, ...] = ()
-    updated_since: bool = True
-    parent: str | None = None
-    parent_of: Callable[[Record], Any] | None = None
-    owner: Callable[[Record], Any] | None = None
-    project_of: Callable[[Record], Any] | None = None
-    derived: bool = False
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        names = [f.param for f in self.filters]
-        if self.updated_since:
-            names.append("updated_since")
-        return tuple(names)
-
-
-SPECS: dict[str, Spec] = {
-    spec.name: spec
-    for spec in (
-        Spec("clients", "clients", "cursor", "clients", filters=(_IS_ACTIVE,)),
-        Spec("contacts", "contacts", "cursor", "contacts", filters=_id_filters("client")),
-        Spec("estimate_item_categories", "estimate_item_categories", "cursor", "estimate_item_categories"),
-        Spec(
-            "estimates",
-            "estimates",
-            "page",
-            "estimates",
-            order=_by_date("issue_date"),
-            filters=(*_id_filters("client"), Filter("state", "enum", _field("state")), *_date_range("issue_date")),
-        ),
-        Spec("estimate_messages", "estimate_messages", "cursor", "estimate_messages", parent="estimates"),
-        Spec("expense_categories", "expense_categories", "cursor", "expense_categories", filters=(_IS_ACTIVE,)),
-        Spec(
-            "expenses",
-            "expenses",
-            "page",
-            "expenses",
-            order=_by_date("spent_date"),
-            filters=(
-                *_id_filters("user", "client", "project"),
-                Filter("is_billed", "bool", _field("is_billed")),
-                *_date_range("spent_date"),
-            ),
-            owner=_nested("user"),
-            project_of=_nested("project"),
-        ),
-        Spec("invoice_item_categories", "invoice_item_categories", "cursor", "invoice_item_categories"),
-        Spec(
-            "invoices",
-            "invoices",
-            "page",
-            "invoices",
-            order=_by_date("issue_date"),
-            filters=(
-                *_id_filters("client"),
-                Filter("project_id", "in_set", _invoice_projects),
-                Filter("state", "enum", _field("state")),
-                *_date_range("issue_date"),
-            ),
-        ),
-        Spec("invoice_messages", "invoice_messages", "cursor", "invoice_messages", parent="invoices"),
-        Spec("invoice_payments", "invoice_payments", "cursor", "invoice_payments", parent="invoices"),
-        Spec(
-            "projects",
-            "projects",
-            "cursor",
-            "projects",
-            filters=(_IS_ACTIVE, *_id_filters("client")),
-            project_of=_by_id,
-        ),
-        Spec("roles", "roles", "cursor", "roles", updated_since=False),
-        Spec("tasks", "tasks", "cursor", "tasks", filters=(_IS_ACTIVE,)),
-        Spec(
-            "task_assignments",
-            "task_assignments",
-            "cursor",
-            "task_assignments",
-            filters=(_IS_ACTIVE,),
-            parent="projects",
-            parent_of=_nested("project"),
-            project_of=_nested("project"),
-        ),
-        Spec(
-            "time_entries",
-            "time_entries",
-            "page",
-            "time_entries",
-            order=_by_date("spent_date"),
-            filters=(
-                *_id_filters("user", "client", "project", "task"),
-                Filter("external_reference_id", "str", _nested("external_reference")),
-                Filter("is_billed", "bool", _field("is_billed")),
-                Filter("is_running", "bool", _field("is_running")),
-                *_date_range("spent_date"),
-            ),
-            owner=_nested("user"),
-            project_of=_nested("project"),
-        ),
-        Spec(
-            "user_assignments",
-            "user_assignments",
-            "cursor",
-            "user_assignments",
-            filters=(*_id_filters("user"), _IS_ACTIVE),
-            parent="projects",
-            parent_of=_nested("project"),
-            owner=_nested("user"),
-            project_of=_nested("project"),
-        ),
-        Spec("users", "users", "cursor", "users", filters=(_IS_ACTIVE,), owner=_by_id),
-        Spec(
-            "billable_rates",
-            "billable_rates",
-            "cursor",
-            "billable_rates",
-            descending=False,
-            updated_since=False,
-            parent="users",
-        ),
-        Spec("cost_rates", "cost_rates", "cursor", "cost_rates", descending=False, updated_since=False, parent="users"),
-        Spec(
-            "project_assignments",
-            "project_assignments",
-            "cursor",
-            "project_assignments",
-            parent="users",
-            derived=True,
-        ),
-    )
-}
-
-#: Stored collections (``project_assignments`` is derived from user assignments, tasks assignments and projects).
-COLLECTIONS: tuple[str, ...] = tuple(name for name, spec in SPECS.items() if not spec.derived)
-
-
-@dataclass
-class Dataset:
-    """Everything that defines an account: generated by :mod:`datagen` or loaded from a JSON file."""
-
-    name: str
-    seed: int
-    account_id: int
-    company: Record
-    collections: dict[str, list[Record]]
-    parents: dict[str, dict[int, int]]
-    principals: dict[str, int]
-    tokens: dict[str, str]
-    oauth_client_id: str
-    oauth_client_secret: str
-    oauth_refresh_token: str
-    #: The data's "now": the generated history ends here, and mutations are stamped after it.
-    anchor: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What one role sees of one resource: ``all``, ``managed`` (own + managed projects) or ``own``."""
-
-    level: auth.Level = "all"
-    user_id: int | None = None
-    projects: frozenset[int] = frozenset()
-
-
-ALL = Scope()
-
-
-@dataclass
-class Change:
-    op: Literal["create", "update", "delete"]
-    resource: str
-    id: int
-    parent_id: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "resource": self.resource, "id": self.id, "parent_id": self.parent_id}
-
-
-Changes = list[Change]
-Ids = list[int]
-
-
-def _parse_bool(param: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise Unprocessable(f"Invalid {param} parameter")
-
-
-def _parse_int(param: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise Unprocessable(f"Invalid {param} parameter") from None
-
-
-def normalise_date(param: str, value: str) -> str:
-    try:
-        return parse_date(value).isoformat()
-    except ValueError:
-        raise Unprocessable(f"Invalid {param} parameter: expected YYYY-MM-DD or YYYYMMDD") from None
-
-
-def normalise_updated_since(value: str) -> tuple[str, bool]:
-    """Return (canonical second-precision timestamp, had_fraction)."""
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        raise Unprocessable("Invalid updated_since parameter: expected an ISO 8601 datetime") from None
-    return fmt_datetime(parsed), parsed.microsecond != 0
-
-
-def _stringify(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return fmt_datetime(value)
-    return str(value)
+#: Re-exported for code that imported them from here before :mod:`harvest_sandbox.resources` existed.
+__all__ = ["COLLECTIONS", "SPECS", "Change", "Dataset", "Record", "Records", "Scope", "Store", "UpdatedSinceMode"]
 
 
 class Store:
@@ -319,10 +61,14 @@ class Store:
         *,
         clock: Clock = system_clock,
         updated_since_mode: UpdatedSinceMode = "strict",
+        approval_moves_updated_at: bool = False,
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.updated_since_mode: UpdatedSinceMode = updated_since_mode
+        #: Whether :meth:`set_approval` stamps the records it changes with a fresh ``updated_at`` (undocumented on
+        #: Harvest, harvest-api/README.md section 10 [U]; see the README for the default).
+        self.approval_moves_updated_at = approval_moves_updated_at
         self.load(dataset)
 
     # -- loading ------------------------------------------------------------------------------------------------
@@ -475,23 +221,7 @@ class Store:
         """The complete ordered result of a list endpoint, and its ids. Only documented filters are applied."""
         spec = SPECS[name]
         params = params or {}
-        criteria: list[tuple[Filter, Any]] = []
-        for flt in spec.filters:
-            raw = params.get(flt.param)
-            if raw is None or raw == "":
-                continue
-            value: Any
-            if flt.kind in ("int", "in_set"):
-                value = _parse_int(flt.param, raw)
-            elif flt.kind == "bool":
-                value = _parse_bool(flt.param, raw)
-            elif flt.kind in ("from", "to"):
-                value = normalise_date(flt.param, raw)
-            elif flt.kind == "enum":
-                value = frozenset(part.strip() for part in raw.split(",") if part.strip())
-            else:
-                value = raw
-            criteria.append((flt, value))
+        criteria = parse_criteria(spec, params)
         since: tuple[str, bool] | None = None
         if spec.updated_since and params.get("updated_since"):
             since = normalise_updated_since(params["updated_since"])
@@ -509,13 +239,13 @@ class Store:
                 self._cache.move_to_end(key)
                 return hit
             base = self._children_of(name, parent_id) if parent_id is not None else self._ordered(name)
-            predicates = [_predicate(flt, value) for flt, value in criteria]
+            predicates = [predicate(flt, value) for flt, value in criteria]
             if since is not None:
                 stamp, fraction = since
                 strict = self.updated_since_mode == "strict" or fraction
-                predicates.append(_after(stamp, strict))
+                predicates.append(after(stamp, strict))
             if scope.level != "all":
-                predicates.append(_scope_predicate(spec, scope))
+                predicates.append(scope_predicate(spec, scope))
             if not predicates:
                 rows = list(base)
             elif len(predicates) == 1:
@@ -545,9 +275,9 @@ class Store:
         scope = self.scope_for(spec.family, role)
         if scope.level == "own" and spec.parent == "users" and parent_id != scope.user_id:
             raise Forbidden(f"A {role} can only read their own {name}.")
-        params = {k: _stringify(v) for k, v in filters.items() if v is not None}
+        params = {k: stringify(v) for k, v in filters.items() if v is not None}
         if updated_since is not None:
-            params["updated_since"] = _stringify(updated_since)
+            params["updated_since"] = stringify(updated_since)
         with self.lock:
             if parent_id is not None and spec.parent and not self.exists(spec.parent, parent_id):
                 raise NotFound()
@@ -556,10 +286,41 @@ class Store:
 
     def report(self, name: str, *, role: str = "administrator", **params: Any) -> Records:
         """Ground truth for a report: ``store.report("time/clients", from_="2024-01-01", to="2024-12-31")``."""
-        from . import reports
+        fixed = {("from" if k == "from_" else k): stringify(v) for k, v in params.items() if v is not None}
+        return self.report_rows(name, fixed, role=role)
 
-        fixed = {("from" if k == "from_" else k): _stringify(v) for k, v in params.items() if v is not None}
-        return reports.compute(self, name, fixed, role=role)
+    def report_rows(self, name: str, params: Mapping[str, str], *, role: str, user_id: int | None = None) -> Records:
+        """All rows of report ``name`` (e.g. ``"time/clients"``) for ``role`` with query-string ``params``; raises
+        403/400/422 like Harvest. Time and expenses come from the same queries as the list endpoints (the window's
+        ``from``/``to`` on ``spent_date``, the role's scope); rows are cached until the next write."""
+        if name not in reports.REPORTS:
+            raise KeyError(name)
+        scope = self.scope_for(reports.family_of(name), role, user_id=user_id)
+        if name == "project_budget":
+            active = params.get("is_active")
+
+            def budget() -> Records:
+                projects, _ = self.query("projects", {"is_active": active} if active else {}, scope=scope)
+                return reports.project_budget(projects, self.records["time_entries"].values())
+
+            return self.cached(("report", name, active, scope), budget)
+        start, end = reports.window(params)
+        fixed_fee = reports.flag(params, "include_fixed_fee", True)
+
+        def compute() -> Records:
+            window = {"from": start, "to": end}
+            entries = self.query("time_entries", window, scope=scope)[0] if reports.uses_time(name) else []
+            expenses = self.query("expenses", window, scope=scope)[0] if reports.uses_expenses(name) else []
+            return reports.rows(
+                name,
+                entries=entries,
+                expenses=expenses,
+                projects=self.records["projects"],
+                users=self.records["users"],
+                fixed_fee=fixed_fee,
+            )
+
+        return self.cached(("report", name, start, end, fixed_fee, scope), compute)
 
     def cached(self, key: Any, compute: Callable[[], Records]) -> Records:
         """Memoise a derived result (reports) until the next mutation."""
@@ -583,7 +344,7 @@ class Store:
 
     def _build_project_assignments(self) -> dict[int, Record]:
         tasks_by_project: dict[int, Records] = {}
-        for ta in sorted(self.records["task_assignments"].values(), key=_by_id):
+        for ta in sorted(self.records["task_assignments"].values(), key=by_id):
             if ta["is_active"]:
                 tasks_by_project.setdefault(ta["project"]["id"], []).append(ta)
         out: dict[int, Record] = {}
@@ -634,7 +395,8 @@ class Store:
 
     def create(self, name: str, fields: Mapping[str, Any] | None = None, *, parent_id: int | None = None) -> Record:
         """Create a record: the newest record of the collection (of the same parent, if any) is the template,
-        ``fields`` override it; a new id and fresh ``created_at``/``updated_at`` are assigned."""
+        ``fields`` override it; a new id and fresh ``created_at``/``updated_at`` are assigned. A new time entry or
+        expense is ``unsubmitted`` (and locked only if invoiced) unless ``fields`` says otherwise."""
         with self.lock:
             bucket = self._writable(name)
             spec = SPECS[name]
@@ -645,10 +407,14 @@ class Store:
                     raise NotFound()
             top = self._top_id(name)
             candidates = self._children_of(name, parent_id) if parent_id is not None else []
-            newest = bucket.get(top) or (max(bucket.values(), key=_by_id) if bucket else {})
+            newest = bucket.get(top) or (max(bucket.values(), key=by_id) if bucket else {})
             template = candidates[0] if candidates else newest
             record = copy.deepcopy(template)
             record.update(copy.deepcopy(dict(fields or {})))
+            if name in APPROVABLE:
+                if "approval_status" not in (fields or {}):
+                    record["approval_status"] = "unsubmitted"
+                _relock(name, record, fields or {})
             record["id"] = int(fields["id"]) if fields and "id" in fields else top + 1
             self._top_ids[name] = max(top, record["id"])
             stamp = self.now()
@@ -673,6 +439,8 @@ class Store:
                 raise NotFound()
             record = {**old, **copy.deepcopy(dict(changes))}
             record["id"] = record_id
+            if name in APPROVABLE and _LOCK_CAUSES & changes.keys():
+                _relock(name, record, changes)
             if "updated_at" not in changes:
                 record["updated_at"] = self.now()
             bucket[record_id] = record
@@ -753,6 +521,44 @@ class Store:
             changes.update(state="open", paid_at=None, paid_date=None)
         self.update("invoices", invoice_id, changes)
 
+    # -- timesheet approval (harvest-api/README.md section 10) ------------------------------------------------------
+    def week_of(self, day: str | date) -> date:
+        """The first day of the week ``day`` is in, per the company's ``week_start_day``."""
+        return week_start(
+            parse_date(day) if isinstance(day, str) else day, self.company.get("week_start_day", "Monday")
+        )
+
+    def set_approval(self, user_id: int, week: str | date, status: str) -> Changes:
+        """Submit, approve or reopen (``unsubmitted``) one user's week, as the approval screen does: every time entry
+        and expense of ``user_id`` spent in the week of ``week`` (any day of it; weeks start on the company's
+        ``week_start_day``) gets ``approval_status`` = ``status``, with ``is_closed``, ``is_locked`` and
+        ``locked_reason`` to match (an invoiced record stays locked). Their ``updated_at`` becomes now when
+        :attr:`approval_moves_updated_at` is on, else stays. Returns one ``update`` per record that changed."""
+        if status not in APPROVAL_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(APPROVAL_STATUSES)}, not {status!r}")
+        with self.lock:
+            if user_id not in self.records["users"]:
+                raise NotFound()
+            start = self.week_of(week)
+            first, after = start.isoformat(), (start + timedelta(days=7)).isoformat()
+            stamp: str | None = None
+            changes: Changes = []
+            for name in APPROVABLE:
+                order = SPECS[name].order
+                ascending = self._ascending(name)
+                low = bisect.bisect_left(ascending, (first, 0), key=order)
+                high = bisect.bisect_left(ascending, (after, 0), key=order)
+                pending = [
+                    r for r in ascending[low:high] if r["user"]["id"] == user_id and r["approval_status"] != status
+                ]
+                for record in pending:  # a copy: each update moves the record in the index
+                    if self.approval_moves_updated_at and stamp is None:
+                        stamp = self.now()  # one stamp for the whole week, as one approval
+                    fields = {"approval_status": status, "updated_at": stamp or record["updated_at"]}
+                    self.update(name, record["id"], fields)
+                    changes.append(Change("update", name, record["id"]))
+            return changes
+
     def update_company(self, changes: Mapping[str, Any]) -> Record:
         with self.lock:
             self.company.update(changes)
@@ -760,13 +566,12 @@ class Store:
             self._cache.clear()
             return self.company
 
-    def mutate(self, n: int = 10) -> Changes:
-        """A realistic random batch of ``n`` changes (deterministic for a given seed and history)."""
-        from .mutations import random_changes
-
+    def next_batch(self) -> int:
+        """The number of the next random batch of changes since the dataset was loaded (1, 2, ...): with the seed,
+        it seeds :func:`harvest_sandbox.mutations.mutate`, so the same history gives the same batches."""
         with self.lock:
             self._mutation_counter += 1
-            return random_changes(self, n, seed=(self.dataset.seed, self._mutation_counter))
+            return self._mutation_counter
 
     def encode(self, name: str | None, records: Records) -> bytes:
         """``records`` as a JSON array, reusing each stored record's cached encoding (pages of 2000 are cheap)."""
@@ -810,31 +615,13 @@ _STATE_EVENTS: dict[str, dict[str, tuple[str, str | None]]] = {
 }
 
 
-def _after(stamp: str, strict: bool) -> Callable[[Record], bool]:
-    if strict:
-        return lambda r: bool(r["updated_at"] > stamp)
-    return lambda r: bool(r["updated_at"] >= stamp)
+#: Fields whose change re-derives a time entry's or expense's locks (unless the change sets the locks itself).
+_LOCK_CAUSES = frozenset({"approval_status", "is_billed"})
+_LOCK_FIELDS = frozenset({"is_closed", "is_locked", "locked_reason"})
 
 
-def _predicate(flt: Filter, value: Any) -> Callable[[Record], bool]:
-    get = flt.get
-    if flt.kind == "from":
-        return lambda r: (get(r) or "") >= value
-    if flt.kind == "to":
-        return lambda r: (get(r) or "9999") <= value
-    if flt.kind == "enum":
-        return lambda r: get(r) in value
-    if flt.kind == "in_set":
-        return lambda r: value in get(r)
-    if flt.kind == "str":
-        return lambda r: get(r) is not None and str(get(r)) == value
-    return lambda r: get(r) == value
-
-
-def _scope_predicate(spec: Spec, scope: Scope) -> Callable[[Record], bool]:
-    owner, project_of, uid, projects = spec.owner, spec.project_of, scope.user_id, scope.projects
-    if scope.level == "own":
-        if owner is None:
-            return lambda r: True
-        return lambda r: owner(r) == uid
-    return lambda r: (owner is not None and owner(r) == uid) or (project_of is not None and project_of(r) in projects)
+def _relock(name: str, record: Record, given: Mapping[str, Any]) -> None:
+    """Derive ``is_closed``/``is_locked``/``locked_reason`` from ``approval_status`` and ``is_billed``, except the
+    lock fields ``given`` sets explicitly."""
+    derived = lock_fields(name, record.get("approval_status") or "unsubmitted", bool(record.get("is_billed")))
+    record.update({k: v for k, v in derived.items() if k not in given})

@@ -52,13 +52,19 @@ def _endpoint(stream: Mapping[str, Any]) -> str:
     return f"/v2/{parent}/{{id}}/{endpoint}" if parent else f"/v2/{endpoint}"
 
 
+#: the retriever of a stream -> what its incremental syncs find gone (docs/harvest.md, "Deleted records")
+_DELETIONS = {
+    "HarvestTombstoneRetriever": "tombstones, whole list",
+    "HarvestSpentHistoryRetriever": "tombstones, whole history (counted per month)",
+    "HarvestChildTombstoneRetriever": "tombstones, per re-read or deleted parent",
+    "HarvestReportTombstoneRetriever": "tombstones, rows gone from a window",
+}
+
+
 def _deletions(stream: Mapping[str, Any]) -> str:
-    """Which records of the stream are checked for deletion on an incremental sync (HarvestTombstoneRetriever)."""
-    retriever = stream.get("retriever", {})
-    if not str(retriever.get("class_name", "")).endswith(".HarvestTombstoneRetriever"):
-        return "-"
-    window = retriever.get("window_field")
-    return f"tombstones, `{window}` in the last `deletions_lookback_days`" if window else "tombstones, whole list"
+    """Which records of the stream an incremental sync can find deleted, from the class of its retriever."""
+    class_name = str(stream.get("retriever", {}).get("class_name", "")).rsplit(".", 1)[-1]
+    return _DELETIONS.get(class_name, "-")
 
 
 @cache  # a pure function of manifest.yaml and components.py (the docs test calls it twice)

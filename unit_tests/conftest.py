@@ -78,3 +78,12 @@ def isolated_request_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     """Give each test its own CDK request cache: parent streams cache their pages, and by default the cache is one
     in-memory database for the whole process, so a later test could be served an earlier test's parent pages."""
     monkeypatch.setenv("REQUEST_CACHE_PATH", str(tmp_path))
+
+
+@pytest.fixture(autouse=True)
+def forget_token_roles() -> None:
+    """Each test starts without the token roles a process remembers (components.py, _AdministratorCheck): the tests
+    of one process share credentials but not roles."""
+    from components import _AdministratorCheck
+
+    _AdministratorCheck._answers.clear()

@@ -205,7 +205,6 @@ def _connection_status(messages: list[dict[str, Any]]) -> dict[str, Any]:
         pytest.param({"account_id": "acme"}, "account_id", id="account-id-not-numeric"),
         pytest.param({"num_workers": 1}, "num_workers", id="num-workers-below-2"),
         pytest.param({"num_workers": 11}, "num_workers", id="num-workers-above-10"),
-        pytest.param({"deletions_lookback_days": 0}, "deletions_lookback_days", id="deletions-lookback-below-1"),
         pytest.param({"emit_deletions": "yes"}, "emit_deletions", id="emit-deletions-not-a-boolean"),
     ],
 )

@@ -34,6 +34,7 @@ def test_given_readme_then_every_fault_and_control_route_is_documented() -> None
         "reset",
         "seed",
         "mutate",
+        "approvals",
         "records",
         "faults",
         "config",

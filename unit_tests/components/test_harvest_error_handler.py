@@ -49,6 +49,34 @@ def test_given_raise_on_ignore_and_a_skipped_403_then_it_warns_and_raises_for_th
     ]
 
 
+def _child_handler() -> HarvestErrorHandler:
+    """A child list's handler: 403 and 404 skipped, and raised for the component that made the read."""
+    skipped = HttpResponseFilter(
+        action=ResponseAction.IGNORE, http_codes={403, 404}, error_message="skipped", config={}, parameters={}
+    )
+    return HarvestErrorHandler(config={}, parameters={}, response_filters=[skipped], raise_on_ignore=True)
+
+
+@pytest.mark.parametrize(
+    "status, body, not_found",
+    [
+        pytest.param(404, b'{"status": 404, "error": "Not Found"}', True, id="harvest-json-404-the-parent-is-gone"),
+        pytest.param(404, b"<html>HARVEST: Can't find page</html>", False, id="html-404-an-unknown-route"),
+        pytest.param(403, b'{"message": "no"}', False, id="403-forbidden"),
+    ],
+)
+def test_given_raise_on_ignore_when_a_response_is_skipped_then_the_error_carries_its_status_and_whether_harvest_said_not_found(
+    status: int, body: bytes, not_found: bool
+) -> None:
+    response = _response(status)
+    response._content = body
+
+    with pytest.raises(HarvestSkippedRead) as raised:
+        _child_handler().interpret_response(response)
+
+    assert (raised.value.status, raised.value.not_found) == (status, not_found)
+
+
 def test_given_raise_on_ignore_and_a_success_then_nothing_is_raised() -> None:
     assert _handler(raise_on_ignore=True).interpret_response(_response(200)).response_action == ResponseAction.SUCCESS
 

@@ -42,16 +42,16 @@ def test_given_text_pack_ids_did_not_write_when_unpacked_then_a_value_error(text
         unpack_ids(text)
 
 
-def test_given_known_ids_with_parents_and_a_window_when_round_tripped_through_the_state_then_equal() -> None:
-    known = HarvestKnownIds({125060030: 14307049, 125060002: 14307001}, "2024-03-01")
+def test_given_known_ids_with_parents_when_round_tripped_through_the_state_then_equal() -> None:
+    known = HarvestKnownIds({125060030: 14307049, 125060002: 14307001})
 
     state = known.to_state()
 
-    assert state["count"] == 2 and state["spent_since"] == "2024-03-01"
+    assert state == {"count": 2, "ids": pack_ids([125060002, 125060030]), "parents": pack_ids([14307001, 14307049])}
     assert HarvestKnownIds.from_state(state) == known
 
 
-def test_given_known_ids_without_parents_or_window_when_stored_then_the_state_holds_only_count_and_ids() -> None:
+def test_given_known_ids_without_parents_when_stored_then_the_state_holds_only_count_and_ids() -> None:
     state = HarvestKnownIds({7: None, 3: None}).to_state()
 
     assert state == {"count": 2, "ids": pack_ids([3, 7])}

@@ -58,10 +58,6 @@ class ConfigBuilder:
         self._config["lookback_window_seconds"] = seconds
         return self
 
-    def with_reports_lookback_days(self, days: int) -> ConfigBuilder:
-        self._config["reports_lookback_days"] = days
-        return self
-
     def with_include_fixed_fee(self, include: bool) -> ConfigBuilder:
         self._config["include_fixed_fee"] = include
         return self

@@ -6,13 +6,13 @@ import re
 from typing import Any
 
 from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
-from airbyte_cdk.test.mock_http.response_builder import FieldPath
+from airbyte_cdk.test.mock_http.response_builder import FieldPath, RecordBuilder
+
+from components import HarvestKnownIds
 
 from .config import _A_TOKEN, _AN_ACCOUNT_ID
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse, json_response
-
-_EPOCH = "1970-01-01T00:00:00Z"
 
 
 def sent_requests(mocker: HttpMocker) -> list[Any]:
@@ -54,45 +54,65 @@ def given_parents(
     http_mocker: HttpMocker,
     parent: str,
     ids: list[int] | dict[int, str],
-    updated_since: str | None = _EPOCH,
-    state_filter: str | None = None,
     updated_at: str = "2024-01-10T10:00:00Z",
+    **fields: Any,
 ) -> list[int]:
-    """Mocks one page of `parent` (invoices, estimates, users) holding `ids`, as the connector asks for it.
+    """Mocks one page of `parent` (invoices, estimates, users) holding `ids`, as the connector asks for it: the whole
+    list, no `updated_since` (a child stream reads its parent list in full, once per sync).
 
-    `ids` is a list (all updated at `updated_at`) or a mapping id -> updated_at.
+    `ids` is a list (all updated at `updated_at`) or a mapping id -> updated_at; `fields` are set on every parent
+    (`state="paid"`).
     """
     request = HarvestRequest.endpoint(parent)
-    if updated_since is not None:
-        request = request.with_updated_since(updated_since)
-    if state_filter is not None:
-        request = request.with_state(state_filter)
     updated = ids if isinstance(ids, dict) else dict.fromkeys(ids, updated_at)
     response = HarvestResponse.of(parent)
     for parent_id, parent_updated_at in updated.items():
-        response = response.with_records(records_of(parent, [parent_id], parent_updated_at))
+        response = response.with_records(records_of(parent, [parent_id], parent_updated_at, **fields))
     http_mocker.get(request.build(), response.build())
     return list(updated)
 
 
-def given_invoices(
-    http_mocker: HttpMocker, ids: list[int] | dict[int, str], updated_since: str = _EPOCH, **kwargs: Any
-) -> list[int]:
-    return given_parents(http_mocker, "invoices", ids, updated_since, **kwargs)
+def a_parent(parent: str, parent_id: int, updated_at: str, state: str) -> RecordBuilder:
+    """One invoice or estimate as its list shows it: what the child streams pick parents by."""
+    return records_of(parent, [parent_id], updated_at, state=state)[0]
 
 
-def given_estimates(
-    http_mocker: HttpMocker, ids: list[int] | dict[int, str], updated_since: str = _EPOCH, **kwargs: Any
-) -> list[int]:
-    return given_parents(http_mocker, "estimates", ids, updated_since, **kwargs)
+def given_parent_list(http_mocker: HttpMocker, parent: str, parents: list[RecordBuilder]) -> list[int]:
+    """The whole list of `parent` (no `updated_since`) on one page, holding `parents` (built with `a_parent`)."""
+    response = HarvestResponse.of(parent).with_records(parents)
+    http_mocker.get(HarvestRequest.endpoint(parent).build(), response.build())
+    return [parent.build()["id"] for parent in parents]
 
 
-def given_invoices_in_state(http_mocker: HttpMocker, state: str, ids: list[int]) -> list[int]:
-    return given_parents(http_mocker, "invoices", ids, updated_since=None, state_filter=state)
+def given_invoices(http_mocker: HttpMocker, ids: list[int] | dict[int, str], **kwargs: Any) -> list[int]:
+    return given_parents(http_mocker, "invoices", ids, **kwargs)
 
 
-def given_estimates_in_state(http_mocker: HttpMocker, state: str, ids: list[int]) -> list[int]:
-    return given_parents(http_mocker, "estimates", ids, updated_since=None, state_filter=state)
+def given_estimates(http_mocker: HttpMocker, ids: list[int] | dict[int, str], **kwargs: Any) -> list[int]:
+    return given_parents(http_mocker, "estimates", ids, **kwargs)
+
+
+def child_state(
+    parent_cursor_name: str | None,
+    child_cursor: str,
+    known: dict[int, int] | None,
+    parent_cursor: str | None = None,
+    lookback_window: int = 0,
+) -> dict[str, Any]:
+    """A child stream's state as a sync of this connector saves it: the global child cursor, the seconds the sync
+    took, the parent cursor (`parent_state.<invoices|estimates>`) and each known child with its parent (`known`,
+    child id -> parent id; None: a state saved before children were known)."""
+    parent_state: dict[str, Any] = {}
+    if parent_cursor_name and parent_cursor:
+        parent_state[parent_cursor_name] = {"updated_at": parent_cursor}
+    if known is not None:
+        parent_state["known_ids"] = HarvestKnownIds(dict(known)).to_state()
+    return {
+        "use_global_cursor": True,
+        "state": {"updated_at": child_cursor},
+        "lookback_window": lookback_window,
+        "parent_state": parent_state,
+    }
 
 
 def given_users(
@@ -107,7 +127,7 @@ def given_users(
     already lists users is the connector's choice, so here it is answered without being required. A test about the
     current user as a parent (a Member's 403 on /v2/users) requires it with `given_current_user`.
     """
-    parent_ids = given_parents(http_mocker, "users", ids, updated_since=None, updated_at=updated_at)
+    parent_ids = given_parents(http_mocker, "users", ids, updated_at=updated_at)
     me = current_user_id if current_user_id is not None else parent_ids[0]
     user = HarvestRecord.of("users").with_id(me).build()
     http_mocker._mocker.get(HarvestRequest.users_me().url(), json=user)  # optional: not counted by HttpMocker
@@ -150,8 +170,8 @@ def given_failure_then_response(
 def given_scope_read(
     http_mocker: HttpMocker, stream: str, ids: list[int], spent_since: str | None = None, **fields: Any
 ) -> list[int]:
-    """Mocks the reconciliation read of an entity stream: one page of `ids`, asked without `updated_since` (and
-    with `from=<spent_since>` for time entries and expenses)."""
+    """Mocks the reconciliation read of an entity stream: one page of `ids`, asked without `updated_since` (time
+    entries and expenses: the one listing of their history from a state without one, `from=<spent_since>`)."""
     request = HarvestRequest.endpoint(stream)
     if spent_since is not None:
         request = request.with_query_param("from", spent_since)

@@ -124,12 +124,13 @@ class HarvestRequest:
         self._query["include_fixed_fee"] = "true" if include else "false"
         return self
 
-    def with_state(self, state: str) -> HarvestRequest:
-        self._query["state"] = state
-        return self
-
     def with_query_param(self, name: str, value: str) -> HarvestRequest:
         self._query[name] = value
+        return self
+
+    def with_per_page(self, per_page: int) -> HarvestRequest:
+        """A count of the records a filter matches asks one per page (`per_page=1`) and reads `total_entries`."""
+        self._query["per_page"] = str(per_page)
         return self
 
     def with_page(self, page: int) -> HarvestRequest:

@@ -86,6 +86,7 @@ class HarvestResponse:
         self._records: list[RecordBuilder] = []
         self._next_url: str | None = None
         self._status_code = 200
+        self._total_entries: int | None = None
 
     @classmethod
     def of(cls, stream: str) -> HarvestResponse:
@@ -107,6 +108,11 @@ class HarvestResponse:
         self._status_code = status_code
         return self
 
+    def with_total_entries(self, total_entries: int) -> HarvestResponse:
+        """The envelope's `total_entries`: how many records the request's filters match (what a count reads)."""
+        self._total_entries = total_entries
+        return self
+
     def build(self) -> HttpResponse:
         builder = create_response_builder(
             template(self._stream),
@@ -118,7 +124,12 @@ class HarvestResponse:
         if self._next_url:
             builder.with_pagination()
         built = builder.with_status_code(self._status_code).build()
-        return HttpResponse(built.body, built.status_code, _JSON_HEADERS)
+        body = built.body
+        if self._total_entries is not None:
+            envelope = json.loads(body)
+            envelope["total_entries"] = self._total_entries
+            body = json.dumps(envelope)
+        return HttpResponse(body, built.status_code, _JSON_HEADERS)
 
 
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}

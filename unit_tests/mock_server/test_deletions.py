@@ -1,8 +1,10 @@
-"""Tombstones for records Harvest deleted (HarvestTombstoneRetriever): exact requests and records per situation.
+"""Tombstones for records Harvest deleted from the entity lists (HarvestTombstoneRetriever): exact requests and
+records per situation.
 
-An incremental sync of an entity stream re-lists its scope without `updated_since` (the reconciliation read), runs
-its own `updated_since` read, and looks up each id known from the previous sync that neither read saw; only
-Harvest's JSON 404, for an Administrator's token, makes a tombstone.
+An incremental sync of an entity stream re-lists it without `updated_since` (the reconciliation read), runs its own
+`updated_since` read, and looks up each id known from the previous sync that neither read saw; only Harvest's JSON
+404, for an Administrator's token, makes a tombstone. Time entries and expenses: test_spent_history.py; children:
+test_child_deletions.py; report rows: test_reports.py.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from .source import discovered_stream, read_streams, state_for
 _NOW = "2024-04-30T12:00:00Z"
 _CURSOR = "2024-03-01T10:00:00Z"
 _SINCE_CURSOR = "2024-03-01T09:59:00Z"  # the cursor minus the default 60 s lookback
-_WINDOW_START = "2024-01-31"  # _NOW minus the default 90 days of deletions_lookback_days
 _A_USER_ID = 7
 
 
@@ -36,9 +37,9 @@ def frozen_now() -> Iterator[None]:
         yield
 
 
-def _state(stream: str, known: dict[int, int | None] | list[int], spent_since: str | None = None) -> Any:
+def _state(stream: str, known: dict[int, int | None] | list[int]) -> Any:
     ids = known if isinstance(known, dict) else dict.fromkeys(known)
-    return state_for(stream, {"updated_at": _CURSOR, "known_ids": HarvestKnownIds(ids, spent_since).to_state()})
+    return state_for(stream, {"updated_at": _CURSOR, "known_ids": HarvestKnownIds(ids).to_state()})
 
 
 def _given_own_read(http_mocker: HttpMocker, stream: str, ids: list[int], **fields: Any) -> None:
@@ -160,15 +161,18 @@ def test_given_more_ids_vanish_than_people_delete_when_read_then_no_lookup_no_to
     assert len([w for w in warnings if "21 of the 100" in w and "full refresh" in w]) == 1, warnings
 
 
-def test_given_two_of_nine_recent_expenses_deleted_when_read_then_both_are_tombstoned(http_mocker: HttpMocker) -> None:
+def test_given_two_of_nine_expense_categories_deleted_when_read_then_both_are_tombstoned(
+    http_mocker: HttpMocker,
+) -> None:
+    # the mass-deletion guard's floor: 2 of 9 is more than 10%, but not more than 20
     known = list(range(2001, 2010))
-    given_scope_read(http_mocker, "expenses", known[2:], spent_since=_WINDOW_START, spent_date="2024-04-02")
-    _given_own_read(http_mocker, "expenses", [], spent_date="2024-04-02")
+    given_scope_read(http_mocker, "expense_categories", known[2:])
+    _given_own_read(http_mocker, "expense_categories", [])
     given_administrator(http_mocker)
     for deleted in known[:2]:
-        _given_lookup(http_mocker, f"expenses/{deleted}", ErrorResponse.with_status(404))
+        _given_lookup(http_mocker, f"expense_categories/{deleted}", ErrorResponse.with_status(404))
 
-    output = read_streams(ConfigBuilder().build(), "expenses", state=_state("expenses", known, _WINDOW_START))
+    output = read_streams(ConfigBuilder().build(), "expense_categories", state=_state("expense_categories", known))
 
     assert [t["id"] for t in _tombstones(output)] == known[:2]
     assert _known_ids(output) == known[2:]
@@ -189,56 +193,16 @@ def test_given_a_scope_that_lists_nothing_when_read_then_it_is_refused_as_a_mass
 def test_given_a_token_that_is_not_an_administrator_when_ids_vanish_then_no_lookup_and_no_tombstone(
     http_mocker: HttpMocker,
 ) -> None:
-    given_scope_read(http_mocker, "time_entries", [1, 2], spent_since=_WINDOW_START, spent_date="2024-04-02")
-    _given_own_read(http_mocker, "time_entries", [])
+    given_scope_read(http_mocker, "projects", [1, 2])
+    _given_own_read(http_mocker, "projects", [])
     member = HarvestRecord.of("users").with_id(_A_USER_ID).build()  # the template's access_roles: ["member"]
     http_mocker.get(HarvestRequest.users_me().build(), json_response(member))
 
-    output = read_streams(
-        ConfigBuilder().build(), "time_entries", state=_state("time_entries", [1, 2, 3], _WINDOW_START)
-    )
+    output = read_streams(ConfigBuilder().build(), "projects", state=_state("projects", [1, 2, 3]))
 
     assert _tombstones(output) == []
-    assert _lookups(http_mocker, "/v2/time_entries/") == []
+    assert _lookups(http_mocker, "/v2/projects/") == []
     assert _known_ids(output) == [1, 2, 3]
-
-
-def test_given_the_window_moved_on_when_read_then_an_id_that_aged_out_is_dropped_not_tombstoned(
-    http_mocker: HttpMocker,
-) -> None:
-    previous_since = "2024-01-01"  # the previous sync's window started 30 days before this one's
-    http_mocker.get(
-        HarvestRequest.endpoint("time_entries").with_query_param("from", previous_since).build(),
-        HarvestResponse.of("time_entries")
-        .with_records(records_of("time_entries", [1], spent_date="2024-01-15"))  # aged out of the new window
-        .with_records(records_of("time_entries", [2], spent_date="2024-02-10"))
-        .build(),
-    )
-    _given_own_read(http_mocker, "time_entries", [])
-    given_administrator(http_mocker)
-    _given_lookup(http_mocker, "time_entries/3", ErrorResponse.with_status(404))
-
-    output = read_streams(
-        ConfigBuilder().build(), "time_entries", state=_state("time_entries", [1, 2, 3], previous_since)
-    )
-
-    assert [t["id"] for t in _tombstones(output)] == [3]
-    assert _known_ids(output) == [2]
-    assert output.most_recent_state.stream_state.__dict__["known_ids"]["spent_since"] == _WINDOW_START
-
-
-def test_given_a_record_moved_out_of_the_window_when_read_then_it_is_a_change_not_a_deletion(
-    http_mocker: HttpMocker,
-) -> None:
-    given_scope_read(http_mocker, "time_entries", [1], spent_since=_WINDOW_START, spent_date="2024-04-02")
-    _given_own_read(http_mocker, "time_entries", [2], spent_date="2023-12-01")  # a new spent_date, before the window
-
-    output = read_streams(ConfigBuilder().build(), "time_entries", state=_state("time_entries", [1, 2], _WINDOW_START))
-
-    assert _records(output) == [2]
-    assert _tombstones(output) == []
-    assert _lookups(http_mocker, "/v2/time_entries/") == []
-    assert _known_ids(output) == [1]
 
 
 def test_given_a_vanished_assignment_when_read_then_it_is_looked_up_under_its_project(http_mocker: HttpMocker) -> None:
@@ -259,22 +223,19 @@ def test_given_a_vanished_assignment_when_read_then_it_is_looked_up_under_its_pr
     assert known is not None and dict(known.ids) == {11: a_project}
 
 
-def test_given_no_state_when_read_then_no_extra_request_and_the_ids_of_the_scope_are_recorded(
+def test_given_no_state_when_read_then_no_extra_request_and_the_ids_of_the_own_read_are_recorded(
     http_mocker: HttpMocker,
 ) -> None:
     http_mocker.get(
-        HarvestRequest.endpoint("time_entries").with_updated_since("2021-01-01T00:00:00Z").build(),
-        HarvestResponse.of("time_entries")
-        .with_records(records_of("time_entries", [1], spent_date="2024-04-29"))
-        .with_records(records_of("time_entries", [2], spent_date="2023-06-01"))  # older than the window
-        .build(),
+        HarvestRequest.endpoint("clients").with_updated_since("2021-01-01T00:00:00Z").build(),
+        HarvestResponse.of("clients").with_records(records_of("clients", [1, 2])).build(),
     )
 
-    output = read_streams(ConfigBuilder().build(), "time_entries", sync_mode=SyncMode.incremental)
+    output = read_streams(ConfigBuilder().build(), "clients", sync_mode=SyncMode.incremental)
 
     assert _records(output) == [1, 2] and _tombstones(output) == []
     assert len(sent_requests(http_mocker)) == 1
-    assert _known_ids(output) == [1]
+    assert _known_ids(output) == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -323,8 +284,29 @@ def test_given_emit_deletions_off_when_read_then_only_the_own_read_no_known_ids_
     assert "known_ids" not in output.most_recent_state.stream_state.__dict__
 
 
-def test_given_emit_deletions_on_by_default_when_discovered_then_entity_schemas_declare_the_deleted_at_column() -> None:
-    for stream in ("clients", "time_entries", "user_assignments", "roles"):
-        deleted_at = discovered_stream(stream).json_schema["properties"]["_ab_cdc_deleted_at"]
-        assert deleted_at["type"] == ["null", "string"] and deleted_at["format"] == "date-time"
-    assert "_ab_cdc_deleted_at" not in discovered_stream("invoice_messages").json_schema["properties"]
+@pytest.mark.parametrize(
+    "stream",
+    [
+        "clients",
+        "roles",
+        "time_entries",
+        "expenses",
+        "user_assignments",
+        "invoice_messages",
+        "project_assignments",
+        "billable_rates",
+        "time_clients",
+        "uninvoiced",
+    ],
+)
+def test_given_emit_deletions_on_by_default_when_discovered_then_incremental_schemas_declare_the_deleted_at_column(
+    stream: str,
+) -> None:
+    deleted_at = discovered_stream(stream).json_schema["properties"]["_ab_cdc_deleted_at"]
+
+    assert deleted_at["type"] == ["null", "string"] and deleted_at["format"] == "date-time"
+
+
+@pytest.mark.parametrize("stream", ["company", "project_budget"])
+def test_given_a_full_refresh_snapshot_when_discovered_then_it_has_no_deleted_at_column(stream: str) -> None:
+    assert "_ab_cdc_deleted_at" not in discovered_stream(stream).json_schema["properties"]

@@ -23,8 +23,8 @@ class EntityStream:
     data_key: str
     primary_key: str = "id"
     cursor: str = "updated_at"
-    # deletions are looked for among the records of a `spent_date` window, not in the whole list
-    windowed: bool = False
+    # a history by `spent_date` (time entries, expenses): listed from the start date's day, not as a whole list
+    spent_history: bool = False
 
 
 ENTITY_STREAMS = [
@@ -33,13 +33,13 @@ ENTITY_STREAMS = [
     EntityStream("estimate_item_categories", "estimate_item_categories", "estimate_item_categories"),
     EntityStream("estimates", "estimates", "estimates"),
     EntityStream("expense_categories", "expense_categories", "expense_categories"),
-    EntityStream("expenses", "expenses", "expenses", windowed=True),
+    EntityStream("expenses", "expenses", "expenses", spent_history=True),
     EntityStream("invoice_item_categories", "invoice_item_categories", "invoice_item_categories"),
     EntityStream("invoices", "invoices", "invoices"),
     EntityStream("projects", "projects", "projects"),
     EntityStream("task_assignments", "task_assignments", "task_assignments"),
     EntityStream("tasks", "tasks", "tasks"),
-    EntityStream("time_entries", "time_entries", "time_entries", windowed=True),
+    EntityStream("time_entries", "time_entries", "time_entries", spent_history=True),
     EntityStream("user_assignments", "user_assignments", "user_assignments"),
     EntityStream("users", "users", "users"),
 ]
@@ -58,12 +58,12 @@ def _ids(output: object) -> list[int]:
 
 
 _NOW = "2024-04-30T12:00:00Z"
-_WINDOW_START = "2024-01-31"  # _NOW minus deletions_lookback_days (90 by default)
 
 
 def _given_reconciliation_read(http_mocker: HttpMocker, stream: EntityStream) -> None:
-    """A state saved without `known_ids` (before deletion detection) makes the sync list the scope once."""
-    given_scope_read(http_mocker, stream.path, [], spent_since=_WINDOW_START if stream.windowed else None)
+    """A state saved without `known_ids` (before deletion detection) makes the sync list the stream once (time
+    entries and expenses: their history, from the start date's day)."""
+    given_scope_read(http_mocker, stream.path, [], spent_since=_A_START_DATE[:10] if stream.spent_history else None)
 
 
 @pytest.mark.parametrize("stream", ENTITY_STREAMS, ids=_IDS)

@@ -25,7 +25,6 @@ from .source import read_streams
 
 _AN_INVOICE_ID = 13150403
 _A_DELETED_INVOICE_ID = 13150378
-_THE_EPOCH = "1970-01-01T00:00:00Z"
 
 
 def _clients() -> HarvestRequest:
@@ -98,15 +97,10 @@ def test_given_403_on_a_report_when_read_then_the_report_is_empty_with_a_warning
 def test_given_a_parent_deleted_mid_sync_when_its_children_answer_404_then_only_that_parent_is_skipped(
     http_mocker: HttpMocker,
 ) -> None:
-    given_invoices(http_mocker, [_AN_INVOICE_ID, _A_DELETED_INVOICE_ID], updated_since=_THE_EPOCH)
-    given_children(
-        http_mocker,
-        "invoice_messages",
-        HarvestRequest.invoice_messages(_AN_INVOICE_ID).with_updated_since(_A_START_DATE),
-        [11, 12],
-    )
+    given_invoices(http_mocker, [_AN_INVOICE_ID, _A_DELETED_INVOICE_ID])
+    given_children(http_mocker, "invoice_messages", HarvestRequest.invoice_messages(_AN_INVOICE_ID), [11, 12])
     http_mocker.get(
-        HarvestRequest.invoice_messages(_A_DELETED_INVOICE_ID).with_updated_since(_A_START_DATE).build(),
+        HarvestRequest.invoice_messages(_A_DELETED_INVOICE_ID).build(),
         ErrorResponse.with_status(404),
     )
 
@@ -234,7 +228,7 @@ def test_given_403_on_every_window_of_a_report_when_read_then_one_warning_names_
 def test_given_403_on_the_parent_invoices_when_read_invoice_messages_then_the_child_stream_is_empty_with_a_warning(
     http_mocker: HttpMocker,
 ) -> None:
-    http_mocker.get(HarvestRequest.invoices().with_updated_since(_THE_EPOCH).build(), ErrorResponse.with_status(403))
+    http_mocker.get(HarvestRequest.invoices().build(), ErrorResponse.with_status(403))
 
     output = read_streams(ConfigBuilder().build(), "invoice_messages")
 

@@ -5,7 +5,9 @@
 - boundaries do not move between syncs made on different days, so (from, to, subject, currency) identifies a row;
 - rows carry `from`/`to` and every primary-key field;
 - `include_fixed_fee` is sent explicitly on the time and uninvoiced reports, never on the expense reports;
-- an incremental sync re-reads the window containing today (and the previous one early in a window);
+- every incremental sync re-reads every window, and the state keeps each window's row keys (`known_rows`);
+- a row known from the previous sync that a re-read window no longer has gets a tombstone (an Administrator's token
+  only; never on a window's first read; refused when too many rows, or all, are gone at once);
 - `replication_end_date` bounds the windows; `project_budget` is a full-refresh snapshot.
 """
 
@@ -21,8 +23,10 @@ from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.mock_http.response_builder import FieldPath
 from freezegun import freeze_time
 
+from components import pack_rows, unpack_rows
+
 from .config import ConfigBuilder
-from .helpers import assert_harvest_headers_on_every_request, sent_requests
+from .helpers import assert_harvest_headers_on_every_request, given_administrator, given_current_user, sent_requests
 from .request_builder import HarvestRequest
 from .response_builder import HarvestRecord, HarvestResponse
 from .source import discovered_stream, read_streams, state_for
@@ -219,51 +223,27 @@ def test_given_include_fixed_fee_false_when_read_time_or_uninvoiced_report_then_
 
 # ---- incremental ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("stream", REPORT_STREAMS, ids=_IDS)
-def test_given_state_at_current_window_when_incremental_then_only_the_window_containing_today_is_read_again(
+def test_given_state_at_current_window_when_incremental_then_every_window_is_read_again_and_its_rows_are_kept(
     stream: ReportStream, http_mocker: HttpMocker
 ) -> None:
-    from_, to = _WINDOWS_SINCE_START[-1]
-    http_mocker.get(_window_request(stream, from_, to).build(), _rows(stream, [1]).build())
+    for index, (from_, to) in enumerate(_WINDOWS_SINCE_START):
+        http_mocker.get(_window_request(stream, from_, to).build(), _rows(stream, [100 + index]).build())
 
     with freeze_time(_A_DAY_IN_THE_THIRD_WINDOW):
         output = read_streams(
             ConfigBuilder().with_start_date(_A_START_DATE).build(),
             stream.name,
-            state=state_for(stream.name, {"from": from_}),
+            state=state_for(stream.name, {"from": _WINDOWS_SINCE_START[-1][0]}),
         )
 
-    assert [(r.record.data["from"], r.record.data["to"]) for r in output.records] == [(from_, to)]
-    assert output.most_recent_state.stream_state.__dict__ == {"from": from_}
-
-
-def test_given_today_early_in_a_window_when_incremental_then_the_previous_window_is_read_again_too(
-    http_mocker: HttpMocker,
-) -> None:
-    for from_, to in _WINDOWS_SINCE_START[1:]:
-        http_mocker.get(_window_request(_TIME_CLIENTS, from_, to).build(), _rows(_TIME_CLIENTS, [1]).build())
-
-    with freeze_time("2024-03-20T12:00:00Z"):  # 5 days into the window, within the default 30-day reports lookback
-        read_streams(
-            ConfigBuilder().with_start_date(_A_START_DATE).build(),
-            _TIME_CLIENTS.name,
-            state=state_for(_TIME_CLIENTS.name, {"from": "20240315"}),
-        )
-
-
-def test_given_state_two_windows_back_when_incremental_then_every_window_since_is_read(
-    http_mocker: HttpMocker,
-) -> None:
-    for from_, to in _WINDOWS_SINCE_START[1:]:
-        http_mocker.get(_window_request(_TIME_CLIENTS, from_, to).build(), _rows(_TIME_CLIENTS, [1]).build())
-
-    with freeze_time(_A_DAY_IN_THE_THIRD_WINDOW):
-        output = read_streams(
-            ConfigBuilder().with_start_date(_A_START_DATE).build(),
-            _TIME_CLIENTS.name,
-            state=state_for(_TIME_CLIENTS.name, {"from": "20230315"}),
-        )
-
-    assert output.most_recent_state.stream_state.__dict__ == {"from": "20240315"}
+    assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == _WINDOWS_SINCE_START
+    assert not output.errors
+    assert output.most_recent_state.stream_state.__dict__ == {
+        "from": "20240315",
+        "known_rows": {
+            from_: pack_rows([(100 + index, "EUR")]) for index, (from_, _) in enumerate(_WINDOWS_SINCE_START)
+        },
+    }
 
 
 def test_given_an_end_date_when_read_report_then_the_last_window_ends_on_it_and_nothing_after_is_requested(
@@ -324,25 +304,110 @@ def test_given_project_budget_when_discovered_then_it_is_a_full_refresh_snapshot
     assert discovered_stream("project_budget").supported_sync_modes == [SyncMode.full_refresh]
 
 
-@pytest.mark.parametrize(
-    "reports_lookback_days, today, windows_read",
-    [
-        pytest.param(0, "2024-03-20T12:00:00Z", _WINDOWS_SINCE_START[2:], id="no-lookback-5-days-in"),
-        pytest.param(60, "2024-04-24T12:00:00Z", _WINDOWS_SINCE_START[1:], id="60-day-lookback-40-days-in"),
-        pytest.param(60, "2024-06-01T12:00:00Z", _WINDOWS_SINCE_START[2:], id="60-day-lookback-78-days-in"),
-    ],
-)
-def test_given_a_reports_lookback_setting_when_incremental_then_the_previous_window_is_reread_only_within_it(
-    reports_lookback_days: int, today: str, windows_read: list[tuple[str, str]], http_mocker: HttpMocker
-) -> None:
-    for from_, to in windows_read:
+# ---- rows gone from a window (HarvestReportTombstoneRetriever) --------------------------------------------------------
+_LAST_WINDOW = _WINDOWS_SINCE_START[-1]
+_EARLIER_WINDOWS = _WINDOWS_SINCE_START[:-1]
+_A_CLIENT_ID, _ANOTHER_CLIENT_ID = 5735776, 5735774
+
+
+def _known_rows_state(rows_of_the_last_window: list[tuple[int, str]]) -> list:  # type: ignore[type-arg]
+    """The state of a previous sync: every window read, the earlier ones with client 1 in EUR."""
+    known = {from_: pack_rows([(1, "EUR")]) for from_, _ in _EARLIER_WINDOWS}
+    known[_LAST_WINDOW[0]] = pack_rows(rows_of_the_last_window)
+    return state_for(_TIME_CLIENTS.name, {"from": _LAST_WINDOW[0], "known_rows": known})
+
+
+def _given_earlier_windows_unchanged(http_mocker: HttpMocker) -> None:
+    for from_, to in _EARLIER_WINDOWS:
         http_mocker.get(_window_request(_TIME_CLIENTS, from_, to).build(), _rows(_TIME_CLIENTS, [1]).build())
 
-    with freeze_time(today):
+
+def _report_tombstones(output: object) -> list[dict[str, object]]:
+    return [r.record.data for r in output.records if "_ab_cdc_deleted_at" in r.record.data]  # type: ignore[attr-defined]
+
+
+def _read_incrementally(state: list) -> object:  # type: ignore[type-arg]
+    with freeze_time(_A_DAY_IN_THE_THIRD_WINDOW):
+        return read_streams(ConfigBuilder().with_start_date(_A_START_DATE).build(), _TIME_CLIENTS.name, state=state)
+
+
+def test_given_a_row_gone_from_a_reread_window_when_read_then_a_tombstone_with_its_full_primary_key(
+    http_mocker: HttpMocker,
+) -> None:
+    _given_earlier_windows_unchanged(http_mocker)
+    http_mocker.get(_window_request(_TIME_CLIENTS, *_LAST_WINDOW).build(), _rows(_TIME_CLIENTS, [_A_CLIENT_ID]).build())
+    given_administrator(http_mocker)
+
+    output = _read_incrementally(_known_rows_state([(_A_CLIENT_ID, "EUR"), (_ANOTHER_CLIENT_ID, "USD")]))
+
+    assert _report_tombstones(output) == [
+        {
+            "from": _LAST_WINDOW[0],
+            "to": _LAST_WINDOW[1],
+            "client_id": _ANOTHER_CLIENT_ID,
+            "currency": "USD",
+            "_ab_cdc_deleted_at": "2024-07-01T12:00:00Z",
+        }
+    ]
+    assert set(_report_tombstones(output)[0]) == set(_primary_key(_TIME_CLIENTS.name)) | {"_ab_cdc_deleted_at"}
+    assert not output.errors
+    known_rows = output.most_recent_state.stream_state.__dict__["known_rows"]  # type: ignore[attr-defined]
+    assert unpack_rows(known_rows[_LAST_WINDOW[0]]) == {(_A_CLIENT_ID, "EUR")}
+
+
+def test_given_the_first_sync_when_read_then_the_rows_of_every_window_are_recorded_and_nothing_is_tombstoned(
+    http_mocker: HttpMocker,
+) -> None:
+    _given_earlier_windows_unchanged(http_mocker)
+    http_mocker.get(_window_request(_TIME_CLIENTS, *_LAST_WINDOW).build(), _rows(_TIME_CLIENTS, [_A_CLIENT_ID]).build())
+
+    with freeze_time(_A_DAY_IN_THE_THIRD_WINDOW):
         output = read_streams(
-            ConfigBuilder().with_start_date(_A_START_DATE).with_reports_lookback_days(reports_lookback_days).build(),
-            _TIME_CLIENTS.name,
-            state=state_for(_TIME_CLIENTS.name, {"from": "20240315"}),
+            ConfigBuilder().with_start_date(_A_START_DATE).build(), _TIME_CLIENTS.name, sync_mode=SyncMode.incremental
         )
 
-    assert sorted((r.record.data["from"], r.record.data["to"]) for r in output.records) == windows_read
+    assert _report_tombstones(output) == []
+    assert not output.errors
+    assert "/v2/users/me" not in [request.path for request in sent_requests(http_mocker)]
+    known_rows = output.most_recent_state.stream_state.__dict__["known_rows"]
+    assert {from_: unpack_rows(keys) for from_, keys in known_rows.items()} == {
+        "20220315": {(1, "EUR")},
+        "20230315": {(1, "EUR")},
+        "20240315": {(_A_CLIENT_ID, "EUR")},
+    }
+
+
+def test_given_every_row_of_a_window_gone_when_read_then_it_is_refused_with_a_warning_and_the_rows_stay_known(
+    http_mocker: HttpMocker,
+) -> None:
+    # a 403 (a role downgraded) reads as an empty window too
+    _given_earlier_windows_unchanged(http_mocker)
+    http_mocker.get(_window_request(_TIME_CLIENTS, *_LAST_WINDOW).build(), _rows(_TIME_CLIENTS, []).build())
+    known = [(_A_CLIENT_ID, "EUR"), (_ANOTHER_CLIENT_ID, "USD")]
+
+    output = _read_incrementally(_known_rows_state(known))
+
+    assert _report_tombstones(output) == []
+    assert not output.errors
+    assert "/v2/users/me" not in [request.path for request in sent_requests(http_mocker)]
+    warnings = [m.log.message for m in output.logs if m.log.level.name == "WARN"]  # type: ignore[attr-defined]
+    assert any("none of the 2" in warning and "full refresh" in warning for warning in warnings), warnings
+    known_rows = output.most_recent_state.stream_state.__dict__["known_rows"]  # type: ignore[attr-defined]
+    assert unpack_rows(known_rows[_LAST_WINDOW[0]]) == set(known)
+
+
+def test_given_a_token_that_is_not_an_administrator_when_a_row_is_gone_then_no_tombstone_and_it_stays_known(
+    http_mocker: HttpMocker,
+) -> None:
+    _given_earlier_windows_unchanged(http_mocker)
+    http_mocker.get(_window_request(_TIME_CLIENTS, *_LAST_WINDOW).build(), _rows(_TIME_CLIENTS, [_A_CLIENT_ID]).build())
+    given_current_user(http_mocker, 7)  # the template's access_roles: ["member"]
+    known = [(_A_CLIENT_ID, "EUR"), (_ANOTHER_CLIENT_ID, "USD")]
+
+    output = _read_incrementally(_known_rows_state(known))
+
+    assert _report_tombstones(output) == []
+    warnings = [m.log.message for m in output.logs if m.log.level.name == "WARN"]  # type: ignore[attr-defined]
+    assert any("only an Administrator" in warning for warning in warnings), warnings
+    known_rows = output.most_recent_state.stream_state.__dict__["known_rows"]  # type: ignore[attr-defined]
+    assert unpack_rows(known_rows[_LAST_WINDOW[0]]) == set(known)

@@ -342,9 +342,7 @@ def expected_entities(server: SandboxServer, stream: str, role: str, start: str)
         out = []
         for pid in parent_ids:
             for child in store.list(stream, role=role, parent_id=pid):
-                if child["updated_at"] > start or (
-                    stream in ("billable_rates", "cost_rates") and child["updated_at"] >= start
-                ):
+                if child["updated_at"] >= start:  # the child streams keep what was updated since the start date
                     out.append({**child, "parent_id": pid})
         return out
     raise KeyError(stream)
@@ -534,8 +532,22 @@ def check_full_sync(
     today: date | None = None,
 ) -> list[str]:
     """All problems of a first sync of ``streams`` against the ground truth (an empty list means it is exact)."""
+    return check_records(server, run.records, discovered, start, role=role, streams=streams, today=today)
+
+
+def check_records(
+    server: SandboxServer,
+    records: Mapping[str, list[dict[str, Any]]],
+    discovered: Mapping[str, Any],
+    start: str,
+    *,
+    role: str = "administrator",
+    streams: Iterable[str] = ALL_STREAMS,
+    today: date | None = None,
+) -> list[str]:
+    """All problems of ``records`` (per stream: a full sync's, or a destination's rows) against the ground truth: what
+    a full refresh of ``streams`` from ``start`` for ``role`` must hold (an empty list means it is exact)."""
     today = today or datetime.now(UTC).date()
-    records = run.records
     schemas = schemas_of(discovered)
     problems: list[str] = []
     for stream in streams:
@@ -565,6 +577,35 @@ def check_full_sync(
         else:
             problems += compare_records(stream, got, expected_entities(server, stream, role, start))
     return problems
+
+
+class Destination:
+    """A destination fed by syncs: append + dedup by each stream's primary key (the newest record wins, a tombstone,
+    a record with ``_ab_cdc_deleted_at``, deletes its row), full-refresh streams overwritten by each sync."""
+
+    def __init__(self, discovered: Mapping[str, Any], catalog: Mapping[str, Any]) -> None:
+        self.keys = {
+            s["name"]: [k[0] for k in s.get("source_defined_primary_key") or []] for s in discovered["streams"]
+        }
+        self.modes = {c["stream"]["name"]: c["destination_sync_mode"] for c in catalog["streams"]}
+        self.tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+
+    def apply(self, run: Run) -> None:
+        for stream, mode in self.modes.items():
+            if mode == "overwrite":
+                self.tables[stream] = {}
+        for stream, records in run.records.items():
+            table = self.tables.setdefault(stream, {})
+            for record in records:
+                key = tuple(record.get(k) for k in self.keys[stream])
+                if record.get("_ab_cdc_deleted_at"):
+                    table.pop(key, None)
+                else:
+                    table[key] = record
+
+    @property
+    def records(self) -> dict[str, list[dict[str, Any]]]:
+        return {stream: list(table.values()) for stream, table in self.tables.items()}
 
 
 def secrets_of(server: SandboxServer) -> list[str]:

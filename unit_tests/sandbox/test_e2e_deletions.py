@@ -1,18 +1,17 @@
 """Deleted records end to end: tombstones from `source-harvest read --state` against the sandbox's ground truth.
 
 1. After a full sync, records are deleted in every entity stream (with what Harvest deletes along: a project's
-   assignments), a time entry moves out of the deletion window and new records appear: the incremental sync emits
-   exactly the deleted ids as tombstones, an append + dedup destination that applies them equals the sandbox, and a
-   sync after that with no changes emits none.
+   assignments; time entries and expenses years back), a time entry moves to another month and new records appear:
+   the incremental sync emits exactly the deleted ids as tombstones, an append + dedup destination that applies them
+   equals the sandbox, and a sync after that with no changes emits none.
 2. A Member's token after an Administrator's emits no tombstone (it sees less, and Harvest answers 404 for what it
    may not see) and keeps the Administrator's ids: the next Administrator sync tombstones the real deletion.
-3. A record deleted between two page requests of the reconciliation read shifts Harvest's page numbers so that a
-   record that still exists is never listed: its lookup answers 200 and no tombstone is emitted for it.
+3. A record deleted between two page requests of a month's re-list shifts Harvest's page numbers so that a record
+   that still exists is never listed: its lookup answers 200 and no tombstone is emitted for it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +25,10 @@ from .helpers import Run, compare_records, configured_catalog, run_connector, sc
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 _START = "2015-01-01T00:00:00Z"  # before the account opened: the destination holds every record
-_LOOKBACK_DAYS = 365
-_ALL_DAYS = 3650  # a window that holds every time entry and expense of the sandbox's history
-_WINDOWED = ("expenses", "time_entries")  # deletions looked for by spent_date within the lookback
+_HISTORIES = ("expenses", "time_entries")  # deletions looked for by counting their spent_date history
 _DELETED_AT = "_ab_cdc_deleted_at"
 
 Destination = dict[str, dict[int, dict[str, Any]]]
-
-
-def _window_start() -> str:
-    return (datetime.now(UTC).date() - timedelta(days=_LOOKBACK_DAYS)).isoformat()
 
 
 def _tombstones(run: Run) -> dict[str, list[dict[str, Any]]]:
@@ -70,21 +63,21 @@ def _cursor_at_start(run: Run) -> dict[str, str]:
 
 
 def _delete_one_of_each(server: SandboxServer, destination: Destination) -> None:
-    """One record of every entity stream that the destination holds (in the window for time entries and
-    expenses), never a token's own user; deleting a project takes its task and user assignments along."""
+    """One record of every entity stream that the destination holds (the oldest time entry and expense: years back),
+    never a token's own user; deleting a project takes its task and user assignments along."""
     store = server.store
     principals = set(server.users.values())
-    window_start = _window_start()
     for stream in ENTITY_STREAMS:
         candidates = [
             record_id
-            for record_id, record in destination[stream].items()
-            if store.exists(stream, record_id)
-            and record_id not in principals
-            and (stream not in _WINDOWED or record["spent_date"] >= window_start)
+            for record_id in destination[stream]
+            if store.exists(stream, record_id) and record_id not in principals
         ]
         assert candidates, f"{stream}: nothing left to delete in the tiny dataset"
-        store.delete(stream, min(candidates))
+        if stream in _HISTORIES:
+            store.delete(stream, min(candidates, key=lambda i: destination[stream][i]["spent_date"]))
+        else:
+            store.delete(stream, min(candidates))
 
 
 def _run(server: SandboxServer, workdir: Path, config: dict[str, Any], catalog: Any, state: Any = None) -> Run:
@@ -98,7 +91,7 @@ def _run(server: SandboxServer, workdir: Path, config: dict[str, Any], catalog: 
 def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_exactly_those_ids_are_tombstoned(
     harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
-    config = harvest.config(replication_start_date=_START, deletions_lookback_days=_LOOKBACK_DAYS)
+    config = harvest.config(replication_start_date=_START)
     catalog = configured_catalog(discovered, ENTITY_STREAMS)
     store = harvest.store
     first = _run(harvest, workdir, config, catalog)
@@ -106,24 +99,15 @@ def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_
     known = {stream: dict(rows) for stream, rows in destination.items()}
 
     _delete_one_of_each(harvest, destination)
-    window_start = _window_start()
-    moved = max(
-        i
-        for i, r in destination["time_entries"].items()
-        if store.exists("time_entries", i) and r["spent_date"] >= window_start
-    )
-    store.update("time_entries", moved, {"spent_date": "2019-01-07"})  # out of the window: a change, not a deletion
+    moved = max(i for i in destination["time_entries"] if store.exists("time_entries", i))
+    store.update("time_entries", moved, {"spent_date": "2019-01-07"})  # to another month: a change, not a deletion
     store.create("time_entries", {"hours": 1.5})
     store.create("clients", {"name": "Created after the first sync"})
 
     second = _run(harvest, workdir, config, catalog, first.final_state())
 
     expected = {
-        stream: {
-            record_id
-            for record_id, record in rows.items()
-            if not store.exists(stream, record_id) and (stream not in _WINDOWED or record["spent_date"] >= window_start)
-        }
+        stream: {record_id for record_id, record in rows.items() if not store.exists(stream, record_id)}
         for stream, rows in known.items()
     }
     tombstones = _tombstones(second)
@@ -160,9 +144,8 @@ def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_
 def test_given_a_member_token_after_an_administrators_when_syncing_then_no_tombstone_until_an_administrator_syncs(
     harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
-    # every entry in the window: a Member's own entries of the tiny dataset can be more than a year old
-    admin = harvest.config(replication_start_date=_START, deletions_lookback_days=_ALL_DAYS)
-    member = harvest.config("member", replication_start_date=_START, deletions_lookback_days=_ALL_DAYS)
+    admin = harvest.config(replication_start_date=_START)
+    member = harvest.config("member", replication_start_date=_START)
     catalog = configured_catalog(discovered, ENTITY_STREAMS)
     store = harvest.store
     first = _run(harvest, workdir, admin, catalog)
@@ -173,36 +156,47 @@ def test_given_a_member_token_after_an_administrators_when_syncing_then_no_tombs
 
     assert _tombstones(as_member) == {}
     assert [path for path, _ in _lookups(harvest) if not path.startswith("/v2/users/")] == []
-    for stream in _WINDOWED:  # the streams a Member can read: each says why nothing was marked deleted
-        assert any(w.startswith(f"{stream}:") and "no record is marked deleted" in w for w in as_member.warnings)
+    for stream in _HISTORIES:  # the streams a Member can read: each says why nothing was marked deleted
+        assert any(w.startswith(f"{stream}:") and "only an Administrator's token" in w for w in as_member.warnings)
 
     as_admin_again = _run(harvest, workdir, admin, catalog, as_member.final_state())
 
     assert {s: [t["id"] for t in ts] for s, ts in _tombstones(as_admin_again).items()} == {"time_entries": [own_entry]}
 
 
-def test_given_a_record_deleted_between_two_pages_of_the_reconciliation_read_when_syncing_then_no_false_tombstone(
-    discovered: dict[str, Any], workdir: Path
+def test_given_a_record_deleted_between_two_pages_of_a_months_relist_when_syncing_then_no_false_tombstone(
+    harvest: SandboxServer, discovered: dict[str, Any], workdir: Path
 ) -> None:
-    # The small dataset's 5000 time entries are three pages of 2000 (page numbers, not cursors).
-    with SandboxServer(seed=42, dataset="small", rate_limits=False) as server:
-        config = server.config(replication_start_date=_START, deletions_lookback_days=_ALL_DAYS)
-        catalog = configured_catalog(discovered, ["time_entries"])
-        first = _run(server, workdir, config, catalog)
-        listed = [e["id"] for e in server.store.list("time_entries")]
-        assert len(listed) > 2000
-        # Before page 2 of the next reconciliation read, another user deletes the newest entry (on page 1): page 2
-        # then starts one record later, and the entry that was first on page 2 is never listed although it exists.
-        server.add_fault(
-            "concurrent_delete", path="/v2/time_entries", after=1, count=1, resource="time_entries", record_id=listed[0]
-        )
-        skipped = listed[2000]
+    # A month of more than 2000 entries is re-listed over two pages (page numbers, not cursors).
+    store = harvest.store
+    for day in range(2100):
+        store.create("time_entries", {"spent_date": f"2020-03-{day % 28 + 1:02d}", "notes": f"bulk {day}"})
+    config = harvest.config(replication_start_date=_START)
+    catalog = configured_catalog(discovered, ["time_entries"])
+    first = _run(harvest, workdir, config, catalog)
+    month = [e["id"] for e in store.list("time_entries", **{"from": "2020-03-01", "to": "2020-03-31"})]
+    assert len(month) > 2001
+    deleted = month[5]
+    store.delete("time_entries", deleted)  # the month's count drops: the next sync re-lists it
+    # Before page 2 of that re-list, another user deletes an entry of page 1: page 2 then starts one record later,
+    # and the entry that was first on page 2 is never listed although it exists.
+    concurrently_deleted, skipped = month[0], month[2001]
+    harvest.add_fault(
+        "concurrent_delete",
+        path="/v2/time_entries",
+        query={"page": "2", "from": "2020-03-01"},  # the re-list of that month, not the own read
+        count=1,
+        resource="time_entries",
+        record_id=concurrently_deleted,
+    )
 
-        second = _run(server, workdir, config, catalog, first.final_state())
+    second = _run(harvest, workdir, config, catalog, first.final_state())
 
-        assert _tombstones(second) == {}
-        assert _lookups(server) == [(f"/v2/time_entries/{skipped}", 200)]
+    assert [t["id"] for t in _tombstones(second).get("time_entries", [])] == [deleted]
+    assert sorted(_lookups(harvest)) == sorted(
+        [(f"/v2/time_entries/{deleted}", 404), (f"/v2/time_entries/{skipped}", 200)]
+    )
 
-        third = _run(server, workdir, config, catalog, second.final_state())
+    third = _run(harvest, workdir, config, catalog, second.final_state())
 
-        assert [t["id"] for t in _tombstones(third).get("time_entries", [])] == [listed[0]]
+    assert [t["id"] for t in _tombstones(third).get("time_entries", [])] == [concurrently_deleted]
