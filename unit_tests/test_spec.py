@@ -20,6 +20,7 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import ConnectorSpecification, Status
 from airbyte_cdk.sources.declarative import concurrent_declarative_source
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.sources.utils.schema_helpers import check_config_against_spec_or_exit
 from airbyte_cdk.test.mock_http import HttpMocker, HttpRequest, HttpResponse
 
 from source_harvest.run import create_source
@@ -343,3 +344,15 @@ def test_given_a_bad_config_when_check_then_the_failure_message_points_at_what_t
 
     assert status["status"] == Status.FAILED.value
     assert expected in status["message"], status["message"]
+
+
+def test_given_a_config_saved_with_the_removed_lookback_options_when_validated_then_it_is_still_valid(
+    spec: ConnectorSpecification,
+) -> None:
+    # 2.3.0 re-reads every report window and counts the whole history; a connection saved by 2.1.0 or 2.2.0 keeps
+    # working without being edited.
+    saved_by_2_2_0 = {**_A_VALID_CONFIG, "reports_lookback_days": 30, "deletions_lookback_days": 90}
+
+    check_config_against_spec_or_exit(saved_by_2_2_0, spec)
+
+    assert not {"reports_lookback_days", "deletions_lookback_days"} & set(spec.connectionSpecification["properties"])
