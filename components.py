@@ -653,6 +653,9 @@ MAX_KNOWN_IDS = 100_000
 # months keep only their counts (HarvestSpentHistory.within). Ids 3 bytes apart: ~30,000 records; the sandbox's large
 # account (200,000 time entries, ids close together) fits whole in ~70 KB.
 MAX_HISTORY_BYTES = 96_000
+# A range of months whose records fit one page (with room for what was added since) is re-listed whole, not halved.
+ONE_PAGE_OF_RECORDS = 1500
+ROLE_ANSWER_SECONDS = 900  # a token's role is asked again after this long in one process
 # More ids than max(20, 10% of the known ones) gone at once is what a token that sees less looks like, not what
 # people delete between two syncs.
 MASS_DELETION_FLOOR = 20
@@ -721,11 +724,6 @@ class _AdministratorCheck:
         answer = (isinstance(roles, list) and "administrator" in roles) or me.get("is_admin") is True
         self._answers[self._key] = (time.monotonic(), answer)
         return answer
-
-
-#: A range of months whose records fit one page (with room for what was added since) is re-listed whole, not halved.
-ONE_PAGE_OF_RECORDS = 1500
-ROLE_ANSWER_SECONDS = 900  # a token's role is asked again after this long in one process
 
 
 def _look_up(record_lookup: Requester, path: str, label: str) -> tuple[str, Mapping[str, Any] | None]:
@@ -1142,14 +1140,9 @@ class HarvestSpentHistory:
             # Move about the share of months that brings the state under the budget (at least one month).
             share = 1 - max_bytes / len(json.dumps(history.to_state()))
             cut = months[min(len(months) - 1, max(0, int(len(months) * share)))]
-            counted = dict(history.counted)
-            for month, code in history.entries.values():
-                if month <= cut:
-                    row = list(counted.get(month, (0, 0, 0)))
-                    row[0] += 1
-                    if code:
-                        row[code] += 1
-                    counted[month] = (row[0], row[1], row[2])
+            older = {i: place for i, place in history.entries.items() if place[0] <= cut}
+            counted = dict(history.counted)  # months before the previous cut: none of them is in `older`
+            counted.update({m: (r[0], r[1], r[2]) for m, r in HarvestSpentHistory(older, self.since).counts().items()})
             entries = {i: place for i, place in history.entries.items() if place[0] > cut}
             history = HarvestSpentHistory(entries, self.since, counted, cut + 1)
         return history

@@ -93,6 +93,9 @@ def test_given_a_history_larger_than_the_budget_when_kept_then_its_oldest_months
     assert sum(row[0] for row in kept.counts().values()) == 3000  # nothing lost: tracked or counted
     assert kept.counts() == history.counts()
     assert HarvestSpentHistory.from_state(kept.to_state()) == kept
+    # a later sync that keeps less adds its months to the counts it already had
+    smaller = kept.within(2500)
+    assert smaller.tracked_from > kept.tracked_from and smaller.counts() == history.counts()
 
 
 def test_given_a_history_within_the_budget_when_kept_then_it_is_unchanged() -> None:

@@ -607,6 +607,27 @@ class Destination:
     def records(self) -> dict[str, list[dict[str, Any]]]:
         return {stream: list(table.values()) for stream, table in self.tables.items()}
 
+    def rows(self, stream: str) -> dict[Any, dict[str, Any]]:
+        """The rows of a stream whose primary key is one field, by that field's value (an entity stream: by id)."""
+        return {key[0]: record for key, record in self.tables.get(stream, {}).items()}
+
+
+def successful_read(
+    server: SandboxServer, workdir: Path, config: Mapping[str, Any], catalog: Any, state: Any = None
+) -> Run:
+    """One `read` against the sandbox, its request log emptied first (``server.requests`` is then this sync's); the
+    test fails unless the sync succeeded."""
+    server.clear_requests()
+    run = run_connector("read", workdir, dict(config), catalog=catalog, state=state)
+    assert run.returncode == 0 and not run.trace_errors, run.describe_failure()
+    return run
+
+
+def tombstones(run: Run) -> dict[str, list[dict[str, Any]]]:
+    """The tombstones a sync emitted, per stream that has any."""
+    found = {stream: [r for r in records if r.get("_ab_cdc_deleted_at")] for stream, records in run.records.items()}
+    return {stream: rows for stream, rows in found.items() if rows}
+
 
 def secrets_of(server: SandboxServer) -> list[str]:
     return [*server.tokens.values(), server.oauth["client_secret"], server.oauth["refresh_token"]]

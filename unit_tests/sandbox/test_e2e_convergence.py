@@ -30,7 +30,7 @@ from harvest_sandbox import SandboxServer
 from harvest_sandbox.mutations import OPERATIONS, apply, mutate
 from harvest_sandbox.resources import Change
 
-from .helpers import Destination, Run, check_records, configured_catalog, run_connector
+from .helpers import Destination, check_records, configured_catalog, successful_read, tombstones
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -52,18 +52,6 @@ _REQUIRED = {
     "delete_invoice",
     "unassign_user",
 }
-
-
-def _sync(server: SandboxServer, workdir: Path, config: dict[str, Any], catalog: Any, state: Any = None) -> Run:
-    server.clear_requests()
-    run = run_connector("read", workdir, config, catalog=catalog, state=state)
-    assert run.returncode == 0 and not run.trace_errors, run.describe_failure()
-    return run
-
-
-def _tombstones(run: Run) -> dict[str, int]:
-    counts = {s: sum(1 for r in records if r.get("_ab_cdc_deleted_at")) for s, records in run.records.items()}
-    return {stream: n for stream, n in counts.items() if n}
 
 
 #: message stream -> (parent stream, the parent state whose messages every sync reads)
@@ -132,7 +120,7 @@ def test_given_rounds_of_realistic_changes_when_syncing_incrementally_then_the_d
     catalog = configured_catalog(discovered)
     destination = Destination(discovered, catalog)
 
-    run = _sync(harvest, workdir, config, catalog)
+    run = successful_read(harvest, workdir, config, catalog)
     destination.apply(run)
     assert check_records(harvest, destination.records, discovered, _START) == []
 
@@ -143,7 +131,7 @@ def test_given_rounds_of_realistic_changes_when_syncing_incrementally_then_the_d
         parents_before = _parents(harvest)
         made |= _change_everything(harvest, round_number, deleted)
 
-        run = _sync(harvest, workdir, config, catalog, run.final_state())
+        run = successful_read(harvest, workdir, config, catalog, run.final_state())
         destination.apply(run)
 
         requests_per_round.append(len(harvest.requests))
@@ -156,10 +144,10 @@ def test_given_rounds_of_realistic_changes_when_syncing_incrementally_then_the_d
     assert made >= _REQUIRED, f"kinds of change never made: {sorted(_REQUIRED - made)}"
 
     parents_before = _parents(harvest)
-    quiet = _sync(harvest, workdir, config, catalog, run.final_state())
+    quiet = successful_read(harvest, workdir, config, catalog, run.final_state())
     destination.apply(quiet)
 
-    assert _tombstones(quiet) == {}, "a round with no change emits no tombstone"
+    assert tombstones(quiet) == {}, "a round with no change emits no tombstone"
     stale = _unknowable(harvest, deleted, parents_before)
     assert check_records(harvest, _without(destination.records, stale), discovered, _START) == []
     print(f"requests per round: {requests_per_round}, quiet round: {len(harvest.requests)}")

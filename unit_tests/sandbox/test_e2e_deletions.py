@@ -20,35 +20,22 @@ import pytest
 from harvest_sandbox import SandboxServer
 from source_harvest.streams import ENTITY_STREAMS
 
-from .helpers import Run, compare_records, configured_catalog, run_connector, schema_problems, schemas_of
+from .helpers import (
+    Destination,
+    Run,
+    compare_records,
+    configured_catalog,
+    schema_problems,
+    schemas_of,
+    successful_read,
+    tombstones,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 _START = "2015-01-01T00:00:00Z"  # before the account opened: the destination holds every record
 _HISTORIES = ("expenses", "time_entries")  # deletions looked for by counting their spent_date history
 _DELETED_AT = "_ab_cdc_deleted_at"
-
-Destination = dict[str, dict[int, dict[str, Any]]]
-
-
-def _tombstones(run: Run) -> dict[str, list[dict[str, Any]]]:
-    return {
-        stream: [r for r in records if r.get(_DELETED_AT)]
-        for stream, records in run.records.items()
-        if any(r.get(_DELETED_AT) for r in records)
-    }
-
-
-def _apply(destination: Destination, run: Run) -> Destination:
-    """An append + dedup destination: the latest record per id, and a row deleted by its tombstone."""
-    for stream, records in run.records.items():
-        rows = destination.setdefault(stream, {})
-        for record in records:
-            if record.get(_DELETED_AT):
-                rows.pop(record["id"], None)
-            else:
-                rows[record["id"]] = record
-    return destination
 
 
 def _lookups(server: SandboxServer) -> list[tuple[str, int]]:
@@ -68,24 +55,15 @@ def _delete_one_of_each(server: SandboxServer, destination: Destination) -> None
     store = server.store
     principals = set(server.users.values())
     for stream in ENTITY_STREAMS:
+        rows = destination.rows(stream)
         candidates = [
-            record_id
-            for record_id in destination[stream]
-            if store.exists(stream, record_id) and record_id not in principals
+            record_id for record_id in rows if store.exists(stream, record_id) and record_id not in principals
         ]
         assert candidates, f"{stream}: nothing left to delete in the tiny dataset"
         if stream in _HISTORIES:
-            store.delete(stream, min(candidates, key=lambda i: destination[stream][i]["spent_date"]))
+            store.delete(stream, min(candidates, key=lambda i: rows[i]["spent_date"]))
         else:
             store.delete(stream, min(candidates))
-
-
-def _run(server: SandboxServer, workdir: Path, config: dict[str, Any], catalog: Any, state: Any = None) -> Run:
-    with server.app.lock:
-        server.app.log.clear()
-    run = run_connector("read", workdir, config, catalog=catalog, state=state)
-    assert run.returncode == 0 and not run.trace_errors, run.describe_failure()
-    return run
 
 
 def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_exactly_those_ids_are_tombstoned(
@@ -94,24 +72,25 @@ def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_
     config = harvest.config(replication_start_date=_START)
     catalog = configured_catalog(discovered, ENTITY_STREAMS)
     store = harvest.store
-    first = _run(harvest, workdir, config, catalog)
-    destination = _apply({}, first)
-    known = {stream: dict(rows) for stream, rows in destination.items()}
+    first = successful_read(harvest, workdir, config, catalog)
+    destination = Destination(discovered, catalog)
+    destination.apply(first)
+    known = {stream: destination.rows(stream) for stream in ENTITY_STREAMS}
 
     _delete_one_of_each(harvest, destination)
-    moved = max(i for i in destination["time_entries"] if store.exists("time_entries", i))
+    moved = max(i for i in destination.rows("time_entries") if store.exists("time_entries", i))
     store.update("time_entries", moved, {"spent_date": "2019-01-07"})  # to another month: a change, not a deletion
     store.create("time_entries", {"hours": 1.5})
     store.create("clients", {"name": "Created after the first sync"})
 
-    second = _run(harvest, workdir, config, catalog, first.final_state())
+    second = successful_read(harvest, workdir, config, catalog, first.final_state())
 
     expected = {
         stream: {record_id for record_id, record in rows.items() if not store.exists(stream, record_id)}
         for stream, rows in known.items()
     }
-    tombstones = _tombstones(second)
-    got = {stream: [t["id"] for t in tombstones.get(stream, [])] for stream in ENTITY_STREAMS}
+    emitted = tombstones(second)
+    got = {stream: [t["id"] for t in emitted.get(stream, [])] for stream in ENTITY_STREAMS}
     problems = [
         f"{stream}: tombstones {sorted(got[stream])}, expected exactly {sorted(expected[stream])}"
         for stream in ENTITY_STREAMS
@@ -121,23 +100,23 @@ def test_given_deletions_in_every_entity_stream_when_syncing_incrementally_then_
     assert all(expected[stream] for stream in ENTITY_STREAMS), "every entity stream has a deletion"
     started_from = _cursor_at_start(first)
     schemas = schemas_of(discovered)
-    for stream, stream_tombstones in tombstones.items():
+    for stream, stream_tombstones in emitted.items():
         for tombstone in stream_tombstones:
             assert set(tombstone) == {"id", "updated_at", _DELETED_AT}, tombstone
             assert tombstone["updated_at"] == started_from[stream], (stream, tombstone)
         assert schema_problems(stream, stream_tombstones, schemas[stream]) == []
     assert all(status in (200, 404) for _, status in _lookups(harvest))
 
-    _apply(destination, second)
+    destination.apply(second)
     truth_problems = []
     for stream in ENTITY_STREAMS:
         truth = store.list(stream, updated_since=_START) if stream != "roles" else store.list("roles")
-        truth_problems += compare_records(stream, list(destination[stream].values()), truth)
+        truth_problems += compare_records(stream, list(destination.rows(stream).values()), truth)
     assert truth_problems == [], "\n".join(truth_problems)
 
-    third = _run(harvest, workdir, config, catalog, second.final_state())
+    third = successful_read(harvest, workdir, config, catalog, second.final_state())
 
-    assert _tombstones(third) == {}
+    assert tombstones(third) == {}
     assert _lookups(harvest) == [], "a sync with nothing deleted looks nothing up"
 
 
@@ -148,20 +127,20 @@ def test_given_a_member_token_after_an_administrators_when_syncing_then_no_tombs
     member = harvest.config("member", replication_start_date=_START)
     catalog = configured_catalog(discovered, ENTITY_STREAMS)
     store = harvest.store
-    first = _run(harvest, workdir, admin, catalog)
+    first = successful_read(harvest, workdir, admin, catalog)
     own_entry = max(e["id"] for e in store.list("time_entries", role="member"))
     store.delete("time_entries", own_entry)
 
-    as_member = _run(harvest, workdir, member, catalog, first.final_state())
+    as_member = successful_read(harvest, workdir, member, catalog, first.final_state())
 
-    assert _tombstones(as_member) == {}
+    assert tombstones(as_member) == {}
     assert [path for path, _ in _lookups(harvest) if not path.startswith("/v2/users/")] == []
     for stream in _HISTORIES:  # the streams a Member can read: each says why nothing was marked deleted
         assert any(w.startswith(f"{stream}:") and "only an Administrator's token" in w for w in as_member.warnings)
 
-    as_admin_again = _run(harvest, workdir, admin, catalog, as_member.final_state())
+    as_admin_again = successful_read(harvest, workdir, admin, catalog, as_member.final_state())
 
-    assert {s: [t["id"] for t in ts] for s, ts in _tombstones(as_admin_again).items()} == {"time_entries": [own_entry]}
+    assert {s: [t["id"] for t in ts] for s, ts in tombstones(as_admin_again).items()} == {"time_entries": [own_entry]}
 
 
 def test_given_a_record_deleted_between_two_pages_of_a_months_relist_when_syncing_then_no_false_tombstone(
@@ -173,7 +152,7 @@ def test_given_a_record_deleted_between_two_pages_of_a_months_relist_when_syncin
         store.create("time_entries", {"spent_date": f"2020-03-{day % 28 + 1:02d}", "notes": f"bulk {day}"})
     config = harvest.config(replication_start_date=_START)
     catalog = configured_catalog(discovered, ["time_entries"])
-    first = _run(harvest, workdir, config, catalog)
+    first = successful_read(harvest, workdir, config, catalog)
     month = [e["id"] for e in store.list("time_entries", **{"from": "2020-03-01", "to": "2020-03-31"})]
     assert len(month) > 2001
     deleted = month[5]
@@ -190,13 +169,13 @@ def test_given_a_record_deleted_between_two_pages_of_a_months_relist_when_syncin
         record_id=concurrently_deleted,
     )
 
-    second = _run(harvest, workdir, config, catalog, first.final_state())
+    second = successful_read(harvest, workdir, config, catalog, first.final_state())
 
-    assert [t["id"] for t in _tombstones(second).get("time_entries", [])] == [deleted]
+    assert [t["id"] for t in tombstones(second).get("time_entries", [])] == [deleted]
     assert sorted(_lookups(harvest)) == sorted(
         [(f"/v2/time_entries/{deleted}", 404), (f"/v2/time_entries/{skipped}", 200)]
     )
 
-    third = _run(harvest, workdir, config, catalog, second.final_state())
+    third = successful_read(harvest, workdir, config, catalog, second.final_state())
 
-    assert [t["id"] for t in _tombstones(third).get("time_entries", [])] == [concurrently_deleted]
+    assert [t["id"] for t in tombstones(third).get("time_entries", [])] == [concurrently_deleted]
